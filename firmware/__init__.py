@@ -1,0 +1,1 @@
+"""What is flashed and how it is driven: board tops and host drivers."""

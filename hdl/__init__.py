@@ -1,0 +1,1 @@
+"""Amaranth cores, one folder per concept."""

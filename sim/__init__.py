@@ -1,0 +1,1 @@
+"""Golden models and simulation drivers (Amaranth simulator, cocotb on Icarus/Verilator)."""

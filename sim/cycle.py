@@ -1,0 +1,76 @@
+"""One cycle-level port interface for every simulator.
+
+Testbenches in tritherm are written once against `CycleIO` and run unchanged on the
+Amaranth simulator (`AmaranthIO`) and on cocotb (`tritherm.sim.cocotb_io.CocotbIO`).
+Ports are named as in the generated Verilog (``activations__valid``, ...), and values are
+the flattened unsigned integers seen there.
+
+A cycle is: ``begin_cycle()``, ``set()`` the inputs, ``settle()``, ``get()`` outputs as they
+are just before the rising edge (so ``valid & ready`` means a transfer), ``end_cycle()``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from amaranth.hdl import Value
+
+__all__ = ["CycleIO", "AmaranthIO", "flat_ports", "pack_fields", "unpack_fields"]
+
+
+class CycleIO(Protocol):
+    """What a testbench needs from a simulator, one clock cycle at a time."""
+
+    async def begin_cycle(self) -> None: ...
+    def set(self, name: str, value: int) -> None: ...
+    async def settle(self) -> None: ...
+    def get(self, name: str) -> int: ...
+    async def end_cycle(self) -> None: ...
+
+
+def flat_ports(component) -> dict[str, Value]:
+    """Map each port of a `wiring.Component` to its Verilog name (path joined by ``__``)."""
+    return {"__".join(str(part) for part in path): Value.cast(value)
+            for path, _flow, value in component.signature.flatten(component)}
+
+
+class AmaranthIO:
+    """`CycleIO` over an Amaranth async testbench context (``sim.add_testbench``)."""
+
+    def __init__(self, ctx, component):
+        self._ctx = ctx
+        self._ports = flat_ports(component)
+
+    async def begin_cycle(self):
+        pass
+
+    def set(self, name, value):
+        self._ctx.set(self._ports[name], value)
+
+    async def settle(self):
+        pass
+
+    def get(self, name):
+        return self._ctx.get(self._ports[name])
+
+    async def end_cycle(self):
+        await self._ctx.tick()
+
+
+def pack_fields(values, width: int) -> int:
+    """Pack integers (two's complement, `width` bits each) into one word, element 0 lowest."""
+    mask = (1 << width) - 1
+    word = 0
+    for index, value in enumerate(values):
+        word |= (int(value) & mask) << (index * width)
+    return word
+
+
+def unpack_fields(word: int, width: int, count: int) -> list[int]:
+    """Split a word into `count` signed `width`-bit fields, element 0 lowest."""
+    mask, sign = (1 << width) - 1, 1 << (width - 1)
+    fields = []
+    for index in range(count):
+        field = (word >> (index * width)) & mask
+        fields.append(field - (1 << width) if field & sign else field)
+    return fields

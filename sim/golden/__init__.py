@@ -1,0 +1,9 @@
+"""Golden models: pure numpy, deterministic from a seed, no Amaranth import.
+
+Each model defines the behaviour a core in ``tritherm.hdl`` must reproduce bit for bit.
+"""
+
+from .bitlinear import *  # noqa: F401,F403
+from .bitlinear import __all__ as _bitlinear_all
+
+__all__ = list(_bitlinear_all)
