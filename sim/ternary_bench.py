@@ -19,7 +19,7 @@ from .cycle import CycleIO, pack_fields, unpack_fields
 from .golden import array_weight_image, check_int8, check_ternary, ternary_matmul
 
 __all__ = ["TernaryJob", "random_jobs", "extreme_jobs", "drive_jobs", "Traffic",
-           "TEST_SHAPES"]
+           "TEST_SHAPES", "ARRAY_INPUTS", "first_mismatch", "shape_from_text", "shape_to_text"]
 
 #: The elaborated configurations every simulator is tested on.
 TEST_SHAPES = (
@@ -27,6 +27,16 @@ TEST_SHAPES = (
     TernaryArrayShape(lanes=3, inputs=8, max_k=64),
     TernaryArrayShape(lanes=8, inputs=3, max_k=31),
 )
+
+
+def shape_to_text(shape: TernaryArrayShape) -> str:
+    """``lanes,inputs,max_k``: how a shape travels in an environment variable."""
+    return f"{shape.lanes},{shape.inputs},{shape.max_k}"
+
+
+def shape_from_text(text: str) -> TernaryArrayShape:
+    lanes, inputs, max_k = (int(part) for part in text.split(","))
+    return TernaryArrayShape(lanes, inputs, max_k)
 
 
 @dataclass
@@ -165,9 +175,19 @@ async def run_vectors(io: CycleIO, shape: TernaryArrayShape, k: int, vectors: np
     return np.array(results, dtype=np.int64)
 
 
+#: Every input of `TernaryArray` but the clock and reset, by its Verilog name.
+ARRAY_INPUTS = ("activations__valid", "activations__payload", "results__ready", "k",
+                "weights__en", "weights__row", "weights__column", "weights__data",
+                "clear_flags")
+
+
 async def drive_jobs(io: CycleIO, shape: TernaryArrayShape, jobs: list[TernaryJob],
                      traffic: Traffic) -> list[np.ndarray]:
     """Load each job's weights, run its vectors, return the result words (B x lanes each)."""
+    await io.begin_cycle()
+    for name in ARRAY_INPUTS:
+        io.set(name, 0)
+    await io.end_cycle()
     outputs = []
     for job in jobs:
         image = array_weight_image(shape, job.weights)

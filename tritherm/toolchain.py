@@ -101,6 +101,9 @@ def setup() -> None:
         return
     path = os.environ.get("PATH", "").split(os.pathsep)
     extra = [str(Path(sys.executable).parent)]
+    # The virtualenv's bin/ (where the YoWASP wheels put their commands) goes on PATH
+    # before the search, so the tools are found even when the venv is not activated.
+    os.environ["PATH"] = os.pathsep.join(extra + [p for p in path if p not in extra])
     for tool in TOOLS:
         _found[tool.name] = tool.locate()
     for tool in TOOLS:

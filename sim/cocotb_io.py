@@ -1,0 +1,51 @@
+"""`CycleIO` for cocotb 2.x, and the clock/reset set-up every tritherm testbench shares.
+
+Inputs are driven just after the falling edge; outputs are read in the ReadOnly phase
+of the same time step, so they are the values the next rising edge samples.
+"""
+
+from __future__ import annotations
+
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.types import Logic
+
+__all__ = ["CocotbIO", "start_clock_and_reset"]
+
+CLOCK_PERIOD_NS = 10
+
+
+class CocotbIO:
+    """`tritherm.sim.cycle.CycleIO` over a cocotb DUT handle with ``clk`` and ``rst``."""
+
+    def __init__(self, dut):
+        self._dut = dut
+        self._clk = dut.clk
+
+    async def begin_cycle(self):
+        await FallingEdge(self._clk)
+
+    def set(self, name, value):
+        getattr(self._dut, name).value = value
+
+    async def settle(self):
+        await ReadOnly()
+
+    def get(self, name):
+        value = getattr(self._dut, name).value
+        return int(value) if isinstance(value, Logic) else value.to_unsigned()
+
+    async def end_cycle(self):
+        await RisingEdge(self._clk)
+
+
+async def start_clock_and_reset(dut, cycles: int = 3) -> CocotbIO:
+    """Start a 100 MHz clock, hold reset for `cycles` cycles, return the DUT's `CocotbIO`."""
+    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start()
+    dut.rst.value = 1
+    for _ in range(cycles):
+        await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    return CocotbIO(dut)

