@@ -59,9 +59,9 @@ def quantize_weights(weights) -> tuple[np.ndarray, float]:
     ``scale = 1 / s = max(mean|W|, 1e-5)``.
     """
     w = np.asarray(weights, dtype=np.float64)
-    s = 1.0 / max(float(np.mean(np.abs(w))), _EPS)
-    wq = np.clip(np.round(w * s), -1, 1).astype(np.int8)
-    return wq, 1.0 / s
+    scale = max(float(np.mean(np.abs(w))), _EPS)
+    wq = np.clip(np.round(w * (1.0 / scale)), -1, 1).astype(np.int8)
+    return wq, scale
 
 
 def quantize_activations(x) -> tuple[np.ndarray, np.ndarray]:
