@@ -43,7 +43,7 @@ def test_sim_ternary_tiles_any_shape_exactly(simulator, user_files, capsys):
     result = np.load(path / "Y.npy")
     assert result.dtype == np.int32
     np.testing.assert_array_equal(result, plain_matmul(weights, activations))
-    assert "$enddefinitions" in vcd.read_text()[:200_000]
+    assert "$enddefinitions" in vcd.read_text()
 
 
 def test_sim_ternary_single_vector(user_files, capsys):

@@ -8,9 +8,10 @@ from amaranth.lib.wiring import In, Out
 
 from tritherm.formats import TRITS_PER_BYTE, TernaryArrayShape
 
-from .decoder import Base3Decoder
+from .decoder import TRIT, Base3Decoder
 
-__all__ = ["TernaryArray", "WeightWriteSignature", "ternary_term", "adder_tree"]
+__all__ = ["TernaryArray", "WeightWriteSignature", "ternary_term", "ternary_borrow",
+           "adder_tree"]
 
 
 def WeightWriteSignature(shape: TernaryArrayShape) -> wiring.Signature:
@@ -24,9 +25,16 @@ def WeightWriteSignature(shape: TernaryArrayShape) -> wiring.Signature:
 
 
 def ternary_term(weight, activation):
-    """The product of a weight in {-1, 0, +1} (`TRIT`) and an activation, without a multiply:
-    skip on 0, add on +1, subtract on -1."""
-    return Mux(weight[0], Mux(weight[1], -activation, activation), 0)
+    """The product of a weight in {-1, 0, +1} (`TRIT`) and an int8 activation, less the
+    weight's borrow: 0 on 0, ``x`` on +1, ``~x = -x - 1`` on -1 (one LUT per bit, no
+    negation adder). Add `ternary_borrow` of every weight to get the exact sum."""
+    masked = Mux(weight[0], activation, 0).as_signed()
+    return masked ^ weight[1].replicate(len(activation)).as_signed()
+
+
+def ternary_borrow(weight):
+    """1 for a -1 weight: what `ternary_term` left out of ``-x``."""
+    return weight[1]
 
 
 def adder_tree(terms):
@@ -52,8 +60,8 @@ class TernaryArray(wiring.Component):
     together. Results are ``acc_width = bit_length(128 * capacity) + 1`` signed bits wide,
     which holds the extremes ``+-128 * capacity``, so the accumulator cannot overflow.
 
-    Pipeline: beat accepted -> weight row read -> decode and adder tree -> accumulate. The
-    whole pipeline stalls (``activations.ready`` low) only while a finished result waits for
+    Pipeline (four stages): beat accepted and weight row read -> row decoded -> add,
+    subtract or skip and adder tree -> accumulate. The whole pipeline stalls (``activations.ready`` low) only while a finished result waits for
     ``results.ready``. Weight writes must not overlap a dot product.
 
     Parameters
@@ -106,29 +114,37 @@ class TernaryArray(wiring.Component):
             write.en.eq(Mux(self.weights.en, Const(1, shape.row_bytes) << self.weights.column, 0)),
         ]
 
-        # The only stall: a finished sum at the end of the pipeline, output still full.
+        # Every stage moves on `advance`; the only stall is a finished sum at the end of
+        # the pipeline while the output register is still full.
+        stages = [_Stage(f"s{n}") for n in range(4)]
+        s1, s2, s3 = stages[1:]
         advance = Signal()
-        s2_valid, s2_first, s2_last = Signal(), Signal(), Signal()
         out_valid = self.results.valid
-        m.d.comb += advance.eq(~(s2_valid & s2_last & out_valid & ~self.results.ready))
+        m.d.comb += advance.eq(~(s3.valid & s3.last & out_valid & ~self.results.ready))
+        with m.If(advance):
+            for before, after in zip(stages, stages[1:]):
+                m.d.sync += after.follow(before)
 
-        # Stage 0: accept a beat, address its weight row, mask positions past K.
+        # Stage 0: accept a beat, address its weight row, zero the positions at or past K.
+        s0 = stages[0]
         row = Signal(range(shape.rows))
         position = Signal(range(shape.capacity + 1))
-        last_row = (position + P >= self.k) | (row == shape.rows - 1)
-        accept = self.activations.valid & self.activations.ready
-        s1_valid, s1_first, s1_last = Signal(), Signal(), Signal()
-        s1_x = Signal(ArrayLayout(signed(8), P))
+        remaining = Signal(signed(shape.k_width + 2))
+        m.d.comb += remaining.eq(self.k - position)
+        last_row = (remaining <= P) | (row == shape.rows - 1)
         m.d.comb += [
+            s0.valid.eq(self.activations.valid & self.activations.ready),
+            s0.first.eq(row == 0),
+            s0.last.eq(last_row),
             self.activations.ready.eq(advance),
             read.addr.eq(row),
             read.en.eq(advance),
         ]
+        s1_x = Signal(ArrayLayout(signed(8), P))
         with m.If(advance):
-            m.d.sync += [s1_valid.eq(accept), s1_first.eq(row == 0), s1_last.eq(last_row)]
             for j in range(P):
-                m.d.sync += s1_x[j].eq(Mux(position + j < self.k, self.activations.payload[j], 0))
-        with m.If(accept):
+                m.d.sync += s1_x[j].eq(Mux(remaining > j, self.activations.payload[j], 0))
+        with m.If(s0.valid):
             with m.If(last_row):
                 m.d.sync += [row.eq(0), position.eq(0)]
             with m.Else():
@@ -136,37 +152,44 @@ class TernaryArray(wiring.Component):
             with m.If(self.k > shape.capacity):
                 m.d.sync += self.k_overflow.eq(1)
 
-        # Stage 1: decode the row, one adder tree per lane.
-        partial_shape = signed((128 * P).bit_length() + 1)
-        s2_partial = Signal(ArrayLayout(partial_shape, L))
+        # Stage 1: decode the weight row (read.data is valid now) and register the weights.
+        s2_x = Signal.like(s1_x)
+        s2_weights = Signal(ArrayLayout(TRIT, L * P))   # lane l, input j at l * P + j
         any_invalid = []
-        terms = [[] for _ in range(L)]
         for column in range(shape.row_bytes):
             lane, group = divmod(column, G)
             decoder = Base3Decoder()
             m.submodules[f"decoder_{lane}_{group}"] = decoder
             m.d.comb += decoder.byte.eq(read.data[8 * column:8 * column + 8])
             any_invalid.append(decoder.invalid)
-            for i in range(TRITS_PER_BYTE):
-                j = group * TRITS_PER_BYTE + i
-                if j < P:
-                    terms[lane].append(ternary_term(decoder.weights[i], s1_x[j]))
+            with m.If(advance):
+                for i in range(TRITS_PER_BYTE):
+                    j = group * TRITS_PER_BYTE + i
+                    if j < P:
+                        m.d.sync += s2_weights[lane * P + j].eq(decoder.weights[i])
         with m.If(advance):
-            m.d.sync += [s2_valid.eq(s1_valid), s2_first.eq(s1_first), s2_last.eq(s1_last)]
-            for lane in range(L):
-                m.d.sync += s2_partial[lane].eq(adder_tree(terms[lane]))
-            with m.If(s1_valid & Cat(any_invalid).any()):
+            m.d.sync += s2_x.eq(s1_x)
+            with m.If(s1.valid & Cat(any_invalid).any()):
                 m.d.sync += self.invalid_code.eq(1)
 
-        # Stage 2: accumulate; a last beat hands the sums to the output register.
+        # Stage 2: add, subtract or skip; one adder tree per lane.
+        s3_partial = Signal(ArrayLayout(signed((128 * P).bit_length() + 1), L))
+        with m.If(advance):
+            for lane in range(L):
+                weights = [s2_weights[lane * P + j] for j in range(P)]
+                terms = [ternary_term(w, s2_x[j]) for j, w in enumerate(weights)]
+                borrows = adder_tree(ternary_borrow(w) for w in weights)
+                m.d.sync += s3_partial[lane].eq(adder_tree(terms + [borrows]))
+
+        # Stage 3: accumulate; a last beat hands the sums to the output register.
         accumulators = Signal(ArrayLayout(signed(shape.acc_width), L))
-        sums = [Mux(s2_first, 0, accumulators[lane]) + s2_partial[lane] for lane in range(L)]
+        sums = [Mux(s3.first, 0, accumulators[lane]) + s3_partial[lane] for lane in range(L)]
         with m.If(out_valid & self.results.ready):
             m.d.sync += out_valid.eq(0)
-        with m.If(advance & s2_valid):
+        with m.If(advance & s3.valid):
             for lane in range(L):
                 m.d.sync += accumulators[lane].eq(sums[lane])
-            with m.If(s2_last):
+            with m.If(s3.last):
                 m.d.sync += out_valid.eq(1)
                 for lane in range(L):
                     m.d.sync += self.results.payload[lane].eq(sums[lane])
@@ -174,3 +197,16 @@ class TernaryArray(wiring.Component):
         with m.If(self.clear_flags):
             m.d.sync += [self.invalid_code.eq(0), self.k_overflow.eq(0)]
         return m
+
+
+class _Stage:
+    """The control bits that travel down the pipeline with a beat."""
+
+    def __init__(self, name):
+        self.valid = Signal(name=f"{name}_valid")
+        self.first = Signal(name=f"{name}_first")
+        self.last = Signal(name=f"{name}_last")
+
+    def follow(self, before):
+        return [self.valid.eq(before.valid), self.first.eq(before.first),
+                self.last.eq(before.last)]

@@ -1,6 +1,6 @@
 """Base-3 weight decoder: one packed byte in, five ternary weights out."""
 
-from amaranth.hdl import Module, signed
+from amaranth.hdl import Cat, Module, Mux, signed
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -14,7 +14,8 @@ TRIT = signed(2)
 
 
 class Base3Decoder(wiring.Component):
-    """Combinational decoder of a byte holding five base-3 digits (codes w + 1).
+    """Combinational decoder of a byte holding five base-3 digits (codes w + 1), built
+    from constant compares and subtractions (no table, no multiplier).
 
     Attributes
     ----------
@@ -31,14 +32,18 @@ class Base3Decoder(wiring.Component):
     invalid: Out(1)
 
     def elaborate(self, platform):
+        # Mixed-radix extraction, most significant digit first: at digit i the remainder
+        # is below 3**(i+1); two compares against 3**i and 2 * 3**i give the digit, and the
+        # matching subtraction the next remainder. About 5x smaller than a 243-way table.
         m = Module()
-        with m.Switch(self.byte):
-            for value in range(BASE3_CODES):
-                with m.Case(value):
-                    for i in range(TRITS_PER_BYTE):
-                        digit = (value // 3 ** i) % 3
-                        if digit != 1:
-                            m.d.comb += self.weights[i].eq(digit - 1)
-            with m.Default():
-                m.d.comb += self.invalid.eq(1)
+        m.d.comb += self.invalid.eq(self.byte >= BASE3_CODES)
+        remainder = self.byte
+        for i in reversed(range(TRITS_PER_BYTE)):
+            unit = 3 ** i
+            at_least_one, two = remainder >= unit, remainder >= 2 * unit
+            weight = self.weights.as_value()[2 * i:2 * i + 2]
+            # digit 0 -> -1 (0b11), 1 -> 0 (0b00), 2 -> +1 (0b01); zero when invalid
+            m.d.comb += weight.eq(Mux(self.invalid, 0, Cat(two | ~at_least_one, ~at_least_one)))
+            remainder = Mux(two, remainder - 2 * unit,
+                            Mux(at_least_one, remainder - unit, remainder))[:max(unit - 1, 1).bit_length()]
         return m
