@@ -91,9 +91,11 @@ class Board:
         return [*self.programmer, bitstream]
 
 
-_SMALL = TernaryArrayShape(lanes=4, inputs=10, max_k=100)      # iCE40UP5K, ECP5-12F
-_MEDIUM = TernaryArrayShape(lanes=8, inputs=20, max_k=200)     # ECP5-25F/45F
-_LARGE = TernaryArrayShape(lanes=16, inputs=20, max_k=400)     # ECP5-85F
+# Self-test array sizes that leave room for the ROMs and build in a minute or two
+# (docs/bench-ternary.md has the array's size per MAC).
+_SMALL = TernaryArrayShape(lanes=4, inputs=5, max_k=60)        # iCE40UP5K, ECP5-12F
+_MEDIUM = TernaryArrayShape(lanes=4, inputs=10, max_k=100)     # ECP5-25F/45F
+_LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 
 _ULX3S_LEDS = dict(pass_led=Led("led", 1), fail_led=Led("led", 0), heartbeat_led=Led("led", 7))
 _CRAB_LEDS = dict(pass_led=Led("rgb_led", 0, "g"), fail_led=Led("rgb_led", 0, "r"),
@@ -117,7 +119,7 @@ def _orangecrab(size: str, shape: TernaryArrayShape) -> Board:
 
 BOARDS: dict[str, Board] = {board.name: board for board in (
     Board("icebreaker", "ice40", "iCE40UP5K", "SG48",
-          "amaranth_boards.icebreaker:ICEBreakerPlatform", 12e6,
+          "tritherm.boards.platforms:ICEBreakerPlatform", 12e6,
           pass_led=Led("led_g", 0), fail_led=Led("led_r", 0),
           heartbeat_led=Led("led_g", 1), programmer=("openFPGALoader", "-b", "ice40_generic"),
           selftest_shape=_SMALL, bitstream_suffix=".bin",
