@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from tritherm.formats import TRITS_PER_BYTE, TernaryArrayShape
 
-from .decoder import TRIT, Base3Decoder
+from .decoder import Base3High, Base3Low
 
 __all__ = ["TernaryArray", "WeightWriteSignature", "ternary_term", "ternary_borrow",
            "adder_tree"]
@@ -60,8 +60,9 @@ class TernaryArray(wiring.Component):
     together. Results are ``acc_width = bit_length(128 * capacity) + 1`` signed bits wide,
     which holds the extremes ``+-128 * capacity``, so the accumulator cannot overflow.
 
-    Pipeline (four stages): beat accepted and weight row read -> row decoded -> add,
-    subtract or skip and adder tree -> accumulate. The whole pipeline stalls (``activations.ready`` low) only while a finished result waits for
+    Pipeline: beat accepted and weight row read -> compares of every byte -> its two high
+    digits and remainder -> its three low digits -> add, subtract or skip and a balanced adder tree, registered every
+    `TREE_LEVELS_PER_STAGE` levels -> accumulate. The whole pipeline stalls (``activations.ready`` low) only while a finished result waits for
     ``results.ready``. Weight writes must not overlap a dot product.
 
     Parameters
@@ -99,6 +100,9 @@ class TernaryArray(wiring.Component):
             "clear_flags": In(1),
         })
 
+    #: Adder-tree levels between pipeline registers (each level is one carry chain).
+    TREE_LEVELS_PER_STAGE = 2
+
     def elaborate(self, platform):
         m = Module()
         shape = self.shape
@@ -114,99 +118,131 @@ class TernaryArray(wiring.Component):
             write.en.eq(Mux(self.weights.en, Const(1, shape.row_bytes) << self.weights.column, 0)),
         ]
 
-        # Every stage moves on `advance`; the only stall is a finished sum at the end of
+        # Every register moves on `advance`; the only stall is a finished sum at the end of
         # the pipeline while the output register is still full.
-        stages = [_Stage(f"s{n}") for n in range(4)]
-        s1, s2, s3 = stages[1:]
         advance = Signal()
-        out_valid = self.results.valid
-        m.d.comb += advance.eq(~(s3.valid & s3.last & out_valid & ~self.results.ready))
-        with m.If(advance):
-            for before, after in zip(stages, stages[1:]):
-                m.d.sync += after.follow(before)
+        pipe = _Pipeline(m, advance)
 
-        # Stage 0: accept a beat, address its weight row, zero the positions at or past K.
-        s0 = stages[0]
+        # Accept a beat, address its weight row, zero the positions at or past K.
         row = Signal(range(shape.rows))
         position = Signal(range(shape.capacity + 1))
         remaining = Signal(signed(shape.k_width + 2))
         m.d.comb += remaining.eq(self.k - position)
         last_row = (remaining <= P) | (row == shape.rows - 1)
+        accept = self.activations.valid & self.activations.ready
         m.d.comb += [
-            s0.valid.eq(self.activations.valid & self.activations.ready),
-            s0.first.eq(row == 0),
-            s0.last.eq(last_row),
             self.activations.ready.eq(advance),
             read.addr.eq(row),
             read.en.eq(advance),
         ]
-        s1_x = Signal(ArrayLayout(signed(8), P))
-        with m.If(advance):
-            for j in range(P):
-                m.d.sync += s1_x[j].eq(Mux(remaining > j, self.activations.payload[j], 0))
-        with m.If(s0.valid):
+        with m.If(accept):
             with m.If(last_row):
                 m.d.sync += [row.eq(0), position.eq(0)]
             with m.Else():
                 m.d.sync += [row.eq(row + 1), position.eq(position + P)]
             with m.If(self.k > shape.capacity):
                 m.d.sync += self.k_overflow.eq(1)
+        control = _Control(accept, row == 0, last_row)
+        x = [Mux(remaining > j, self.activations.payload[j], 0) for j in range(P)]
 
-        # Stage 1: decode the weight row (read.data is valid now) and register the weights.
-        s2_x = Signal.like(s1_x)
-        s2_weights = Signal(ArrayLayout(TRIT, L * P))   # lane l, input j at l * P + j
-        any_invalid = []
+        # The weight row arrives: take the two high digits off every byte.
+        control, x = pipe.stage(control), pipe.registers(x, "x")
+        highs = []
         for column in range(shape.row_bytes):
+            high = Base3High(pipelined=True)
+            m.submodules[f"high_{column}"] = high
+            m.d.comb += [high.byte.eq(read.data[8 * column:8 * column + 8]),
+                         high.enable.eq(advance)]
+            highs.append(high)
+        control, x = pipe.stage(control), pipe.registers(x, "x")     # inside Base3High
+        control, x = pipe.stage(control), pipe.registers(x, "x")
+        high_weights = pipe.registers([h.weights.as_value() for h in highs], "high_weights")
+        remainders = pipe.registers([h.remainder for h in highs], "remainder")
+        invalid = pipe.registers([h.invalid for h in highs], "invalid")
+        with m.If(advance & control.valid & Cat(invalid).any()):
+            m.d.sync += self.invalid_code.eq(1)
+
+        # The three low digits from the remainders; weights[lane][j] for input j.
+        weights = [[None] * P for _ in range(L)]
+        for column in range(shape.row_bytes):
+            low = Base3Low()
+            m.submodules[f"low_{column}"] = low
+            m.d.comb += [low.remainder.eq(remainders[column]), low.invalid.eq(invalid[column])]
             lane, group = divmod(column, G)
-            decoder = Base3Decoder()
-            m.submodules[f"decoder_{lane}_{group}"] = decoder
-            m.d.comb += decoder.byte.eq(read.data[8 * column:8 * column + 8])
-            any_invalid.append(decoder.invalid)
-            with m.If(advance):
-                for i in range(TRITS_PER_BYTE):
-                    j = group * TRITS_PER_BYTE + i
-                    if j < P:
-                        m.d.sync += s2_weights[lane * P + j].eq(decoder.weights[i])
-        with m.If(advance):
-            m.d.sync += s2_x.eq(s1_x)
-            with m.If(s1.valid & Cat(any_invalid).any()):
-                m.d.sync += self.invalid_code.eq(1)
+            digits = Cat(low.weights.as_value(), high_weights[column])
+            for i in range(TRITS_PER_BYTE):
+                j = group * TRITS_PER_BYTE + i
+                if j < P:
+                    weights[lane][j] = digits[2 * i:2 * i + 2]
+        control, x = pipe.stage(control), pipe.registers(x, "x")
+        weights = [pipe.registers(lane_weights, f"weights_{lane}") for lane, lane_weights
+                   in enumerate(weights)]
 
-        # Stage 2: add, subtract or skip; one adder tree per lane.
-        s3_partial = Signal(ArrayLayout(signed((128 * P).bit_length() + 1), L))
-        with m.If(advance):
-            for lane in range(L):
-                weights = [s2_weights[lane * P + j] for j in range(P)]
-                terms = [ternary_term(w, s2_x[j]) for j, w in enumerate(weights)]
-                borrows = adder_tree(ternary_borrow(w) for w in weights)
-                m.d.sync += s3_partial[lane].eq(adder_tree(terms + [borrows]))
+        # Add, subtract or skip; a balanced adder tree per lane, registered every few levels.
+        sums = [[ternary_term(w.as_signed(), x[j]) for j, w in enumerate(lane_weights)]
+                + [adder_tree(ternary_borrow(w.as_signed()) for w in lane_weights)]
+                for lane_weights in weights]
+        while len(sums[0]) > 1:
+            for _ in range(self.TREE_LEVELS_PER_STAGE):
+                sums = [_adder_level(terms) for terms in sums]
+            control = pipe.stage(control)
+            sums = [pipe.registers(terms, f"tree_{lane}") for lane, terms in enumerate(sums)]
+        partials = [terms[0] for terms in sums]
 
-        # Stage 3: accumulate; a last beat hands the sums to the output register.
+        # Accumulate; a last beat hands the sums to the output register.
+        out_valid = self.results.valid
+        m.d.comb += advance.eq(~(control.valid & control.last & out_valid & ~self.results.ready))
         accumulators = Signal(ArrayLayout(signed(shape.acc_width), L))
-        sums = [Mux(s3.first, 0, accumulators[lane]) + s3_partial[lane] for lane in range(L)]
+        totals = [Mux(control.first, 0, accumulators[lane]) + partials[lane] for lane in range(L)]
         with m.If(out_valid & self.results.ready):
             m.d.sync += out_valid.eq(0)
-        with m.If(advance & s3.valid):
+        with m.If(advance & control.valid):
             for lane in range(L):
-                m.d.sync += accumulators[lane].eq(sums[lane])
-            with m.If(s3.last):
+                m.d.sync += accumulators[lane].eq(totals[lane])
+            with m.If(control.last):
                 m.d.sync += out_valid.eq(1)
                 for lane in range(L):
-                    m.d.sync += self.results.payload[lane].eq(sums[lane])
+                    m.d.sync += self.results.payload[lane].eq(totals[lane])
 
         with m.If(self.clear_flags):
             m.d.sync += [self.invalid_code.eq(0), self.k_overflow.eq(0)]
         return m
 
 
-class _Stage:
+def _adder_level(terms):
+    """One level of a balanced adder tree."""
+    pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
+    return pairs + ([terms[-1]] if len(terms) % 2 else [])
+
+
+class _Control:
     """The control bits that travel down the pipeline with a beat."""
 
-    def __init__(self, name):
-        self.valid = Signal(name=f"{name}_valid")
-        self.first = Signal(name=f"{name}_first")
-        self.last = Signal(name=f"{name}_last")
+    def __init__(self, valid, first, last):
+        self.valid, self.first, self.last = valid, first, last
 
-    def follow(self, before):
-        return [self.valid.eq(before.valid), self.first.eq(before.first),
-                self.last.eq(before.last)]
+
+class _Pipeline:
+    """Registers that all move on one `advance` signal, numbered stage by stage."""
+
+    def __init__(self, m, advance):
+        self._m, self._advance, self.depth = m, advance, 0
+
+    def registers(self, values, name):
+        """A register for each value (keeping its shape), loaded when the pipeline moves."""
+        out = []
+        for index, value in enumerate(values):
+            register = Signal.like(value, name=f"s{self.depth}_{name}_{index}") \
+                if isinstance(value, Signal) else \
+                Signal(value.shape(), name=f"s{self.depth}_{name}_{index}")
+            with self._m.If(self._advance):
+                self._m.d.sync += register.eq(value)
+            out.append(register)
+        return out
+
+    def stage(self, control):
+        """The control bits one stage further down."""
+        self.depth += 1
+        valid, first, last = self.registers([control.valid, control.first, control.last],
+                                            "control")
+        return _Control(valid, first, last)
