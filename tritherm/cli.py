@@ -108,16 +108,25 @@ def cmd_sim_ternary(args) -> int:
 
 def cmd_build(args) -> int:
     from tritherm.boards.build import build_selftest
+    from tritherm.boards.catalog import get_board
     if args.target != "ternary-selftest":
         raise UserError(f"unknown build target {args.target!r}; available: ternary-selftest")
-    report = build_selftest(args.board, build_dir=args.build_dir)
+    board = get_board(args.board)
+    shape = None
+    if args.lanes or args.inputs or args.max_k:
+        from tritherm.formats import TernaryArrayShape
+        default = board.selftest_shape
+        shape = TernaryArrayShape(args.lanes or default.lanes, args.inputs or default.inputs,
+                                  args.max_k or default.max_k)
+    report = build_selftest(board, shape=shape, build_dir=args.build_dir)
     return 0 if report.timing_met else 1
 
 
 def cmd_bench(args) -> int:
-    from tritherm.boards.bench import bench_ternary
-    bench_ternary(families=tuple(args.family) if args.family else ("ice40", "ecp5"),
-                  quick=args.quick)
+    from tritherm.boards.bench import QUICK_SIZES, bench_ternary
+    bench_ternary(sizes=QUICK_SIZES if args.quick else None,
+                  families=tuple(args.family) if args.family else ("ice40", "ecp5"),
+                  out=lambda line: print(line, flush=True))
     return 0
 
 
@@ -171,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="what to build: ternary-selftest")
     p.add_argument("--board", required=True, help="board name (see `tritherm boards`)")
     p.add_argument("--build-dir", default=None, help="where the tool outputs go")
+    p.add_argument("--lanes", type=int, help="array lanes (default: the board's size)")
+    p.add_argument("--inputs", type=int, help="activations per cycle")
+    p.add_argument("--max-k", type=int, help="longest dot product")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")

@@ -1,0 +1,148 @@
+"""Benchmark: the ternary array against int8 multipliers, placed and routed with nextpnr.
+
+For each FPGA family and array size, three designs of equal dot-product throughput
+(``lanes * inputs`` MACs per cycle) go inside a `Harness` through yosys and nextpnr: the
+`TernaryArray`, and an `Int8MacArray` with its multipliers in DSP blocks and in logic. A
+variant whose yosys netlist cannot fit the part is reported as "does not fit" with its
+yosys cell count, without running nextpnr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tritherm import toolchain
+from tritherm.formats import TernaryArrayShape
+from tritherm.hdl.ternary import TernaryArray
+from tritherm.hdl.ternary.int8_reference import Int8MacArray
+
+from .catalog import FAMILY_DEVICES, format_table
+from .synth import (BuildError, Harness, does_not_fit, resource_estimate, run_nextpnr,
+                    run_yosys)
+
+__all__ = ["BenchRow", "DEFAULT_SIZES", "QUICK_SIZES", "ROWS_PER_ARRAY", "bench_ternary",
+           "bench_table"]
+
+#: (lanes, inputs) per family; inputs are multiples of 5 so no weight bit is wasted.
+DEFAULT_SIZES = {
+    "ice40": ((4, 5), (6, 10), (8, 10)),
+    "ecp5": ((8, 10), (16, 20), (32, 20)),
+}
+#: The smallest size of each family, for a quick look.
+QUICK_SIZES = {family: sizes[:1] for family, sizes in DEFAULT_SIZES.items()}
+#: Weight-memory words of every benchmarked array (K up to 128 beats), deep enough that
+#: the weights sit in block RAM rather than in LUT RAM.
+ROWS_PER_ARRAY = 128
+#: The clock nextpnr is asked for; Fmax is reported whether it is met or not.
+TARGET_MHZ = {"ice40": 40.0, "ecp5": 100.0}
+VARIANTS = ("ternary", "int8 DSP", "int8 logic")
+
+
+@dataclass
+class BenchRow:
+    """One design on one part: resources, Fmax and throughput, or why it does not fit."""
+
+    family: str
+    variant: str
+    lanes: int
+    inputs: int
+    logic: int | None = None
+    ram: int | None = None
+    dsp: int | None = None
+    fmax_mhz: float | None = None
+    note: str = ""
+
+    @property
+    def macs(self) -> int:
+        return self.lanes * self.inputs
+
+    @property
+    def gmacs(self) -> float | None:
+        """Throughput at Fmax, 1e9 MAC/s."""
+        return None if self.fmax_mhz is None else self.macs * self.fmax_mhz / 1e3
+
+    def cells(self) -> tuple[str, ...]:
+        """The row as table cells."""
+        dash = "-"
+        fits = self.fmax_mhz is not None
+        return (f"{FAMILY_DEVICES[self.family][0]}", self.variant,
+                f"{self.lanes}x{self.inputs}", str(self.macs),
+                str(self.logic) if self.logic is not None else dash,
+                str(self.ram) if self.ram is not None else dash,
+                str(self.dsp) if self.dsp is not None else dash,
+                f"{self.fmax_mhz:.1f}" if fits else dash,
+                f"{self.gmacs:.2f}" if fits else dash,
+                f"{self.logic / self.macs:.0f}" if self.logic is not None else dash,
+                self.note)
+
+
+HEADER = ("part", "design", "lanes x inputs", "MAC/cycle", "logic", "RAM", "DSP",
+          "Fmax MHz", "GMAC/s", "logic/MAC", "note")
+
+
+def _design(variant: str, lanes: int, inputs: int):
+    if variant == "ternary":
+        return TernaryArray(TernaryArrayShape(lanes, inputs, ROWS_PER_ARRAY * inputs))
+    return Int8MacArray(lanes, inputs, ROWS_PER_ARRAY)
+
+
+def bench_one(family: str, variant: str, lanes: int, inputs: int, build_dir: Path) -> BenchRow:
+    """Synthesise one design; place and route it if it fits; return its row."""
+    device, package = FAMILY_DEVICES[family]
+    dsp = variant != "int8 logic"
+    row = BenchRow(family, variant, lanes, inputs)
+    workdir = build_dir / f"{family}-{variant.replace(' ', '-')}-{lanes}x{inputs}"
+    cells = run_yosys(Harness(_design(variant, lanes, inputs)), family, workdir, dsp=dsp,
+                      write_json=True)
+    reason = does_not_fit(cells, family, device)
+    if reason:
+        need = resource_estimate(cells, family)
+        row.logic, row.ram, row.dsp = need["logic"], need["ram"], need["dsp"]
+        row.note = f"does not fit ({reason}; yosys counts)"
+        return row
+    try:
+        report = run_nextpnr(family, device, package, TARGET_MHZ[family], workdir)
+    except BuildError as error:
+        row.note = str(error)
+        return row
+    row.logic, row.ram, row.dsp = report.logic.used, report.ram.used, report.dsp.used
+    row.fmax_mhz = report.fmax_mhz
+    row.note = (f"{100 * report.logic.fraction:.0f}% logic, "
+                f"{100 * report.ram.fraction:.0f}% RAM")
+    return row
+
+
+def bench_table(rows: list[BenchRow]) -> str:
+    """The benchmark rows as a printable table."""
+    return format_table(HEADER, [row.cells() for row in rows])
+
+
+def bench_ternary(sizes: dict | None = None, families=("ice40", "ecp5"),
+                  variants=VARIANTS, out=print,
+                  build_dir: str | Path = "build/bench") -> list[BenchRow]:
+    """Place and route the ternary array and its int8 counterparts; print a table.
+
+    Parameters
+    ----------
+    sizes : dict of family to sequence of (lanes, inputs), optional
+        `DEFAULT_SIZES` by default.
+    families : sequence of str
+        ``"ice40"`` (iCE40UP5K) and/or ``"ecp5"`` (LFE5U-85F).
+    out : callable
+        Receives a progress line per design, then the table.
+    """
+    toolchain.setup()
+    sizes = sizes or DEFAULT_SIZES
+    rows = []
+    for family in families:
+        if family not in FAMILY_DEVICES:
+            raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICES)}, "
+                             f"got {family!r}")
+        for lanes, inputs in sizes[family]:
+            for variant in variants:
+                out(f"{FAMILY_DEVICES[family][0]}: {variant} {lanes}x{inputs}...")
+                rows.append(bench_one(family, variant, lanes, inputs, Path(build_dir)))
+                out("  " + " ".join(c for c in rows[-1].cells()[4:] if c != "-"))
+    out(bench_table(rows))
+    return rows
