@@ -29,6 +29,8 @@ DEFAULT_SIZES = {
     "ice40": ((4, 5), (6, 10), (8, 10)),
     "ecp5": ((8, 10), (16, 20), (32, 20)),
 }
+#: The largest int8 array whose multipliers all fit the part's DSP blocks.
+DSP_LIMIT_SIZES = {"ice40": (2, 4), "ecp5": (12, 13)}
 #: The smallest size of each family, for a quick look.
 QUICK_SIZES = {family: sizes[:1] for family, sizes in DEFAULT_SIZES.items()}
 #: Weight-memory words of every benchmarked array (K up to 128 beats), deep enough that
@@ -104,7 +106,8 @@ def bench_one(family: str, variant: str, lanes: int, inputs: int, build_dir: Pat
     try:
         report = run_nextpnr(family, device, package, TARGET_MHZ[family], workdir)
     except BuildError as error:
-        row.note = str(error)
+        row.note = ("does not fit (nextpnr ran out of logic cells)"
+                    if "no BELs remaining" in str(error) else str(error))
         return row
     row.logic, row.ram, row.dsp = report.logic.used, report.ram.used, report.dsp.used
     row.fmax_mhz = report.fmax_mhz
@@ -144,5 +147,9 @@ def bench_ternary(sizes: dict | None = None, families=("ice40", "ecp5"),
                 out(f"{FAMILY_DEVICES[family][0]}: {variant} {lanes}x{inputs}...")
                 rows.append(bench_one(family, variant, lanes, inputs, Path(build_dir)))
                 out("  " + " ".join(c for c in rows[-1].cells()[4:] if c != "-"))
+        if "int8 DSP" in variants and sizes is not QUICK_SIZES:
+            lanes, inputs = DSP_LIMIT_SIZES[family]
+            out(f"{FAMILY_DEVICES[family][0]}: int8 DSP {lanes}x{inputs} (all DSPs)...")
+            rows.append(bench_one(family, "int8 DSP", lanes, inputs, Path(build_dir)))
     out(bench_table(rows))
     return rows
