@@ -21,7 +21,7 @@ from tritherm.formats import TernaryArrayShape
 from .golden import check_int8, check_ternary, ternary_matmul
 from .ternary_bench import TernaryJob, Traffic, drive_jobs, shape_to_text
 
-__all__ = ["Tile", "plan_tiles", "run_matrix", "MatrixRun", "SIMULATORS"]
+__all__ = ["Tile", "plan_tiles", "run_matrix", "run_jobs_amaranth", "MatrixRun", "SIMULATORS"]
 
 SIMULATORS = ("amaranth", "icarus", "verilator")
 TOPLEVEL = "ternary_array"
@@ -59,7 +59,9 @@ def _jobs(shape, weights, activations, tiles):
                        f"tile rows {t.n0}:{t.n1} cols {t.k0}:{t.k1}") for t in tiles]
 
 
-def _run_amaranth(shape, jobs, traffic, vcd):
+def run_jobs_amaranth(shape: TernaryArrayShape, jobs: list[TernaryJob], traffic: Traffic,
+                      vcd: str | os.PathLike | None = None) -> list[np.ndarray]:
+    """Run jobs through the array on the Amaranth simulator; return their result words."""
     from amaranth.sim import Simulator
 
     from tritherm.hdl.ternary import TernaryArray
@@ -128,7 +130,7 @@ def run_matrix(weights, activations, shape: TernaryArrayShape, simulator: str = 
     jobs = _jobs(shape, w, x2, tiles)
     traffic = traffic or Traffic(gap=0.0, stall=0.0)
     if simulator == "amaranth":
-        outputs = _run_amaranth(shape, jobs, traffic, vcd)
+        outputs = run_jobs_amaranth(shape, jobs, traffic, vcd)
     else:
         outputs = _run_cocotb(shape, jobs, traffic, simulator, vcd)
     result = np.zeros((x2.shape[0], w.shape[0]), dtype=np.int64)
