@@ -12,6 +12,11 @@ from dataclasses import dataclass
 __all__ = [
     "INT8_MIN", "INT8_MAX", "TRITS_PER_BYTE", "BASE3_CODES", "trit_code",
     "accumulator_width", "TernaryArrayShape",
+    "THREEFRY_ROTATIONS", "THREEFRY_PARITY", "THREEFRY_INJECT_EVERY", "THREEFRY_ROUNDS",
+    "THREEFRY_MAX_ROUNDS", "NOISE_SEED_BITS", "NOISE_COUNTER_BITS", "check_rounds", "stream_key",
+    "GaussianFormat", "NOISE_FORMAT", "SHAPER_SAMPLES", "CLT_FIELDS", "CLT_FIELD_BITS",
+    "CLT_SHIFT", "clt_scale", "ICDF_SEGMENT_BITS", "ICDF_FRACTION_BITS", "ICDF_OCTAVES",
+    "icdf_node", "icdf_table",
 ]
 
 INT8_MIN, INT8_MAX = -128, 127
@@ -105,3 +110,144 @@ class TernaryArrayShape:
     @property
     def macs_per_cycle(self) -> int:
         return self.lanes * self.inputs
+
+
+# --- Counter-based noise (Threefry-2x32) and Gaussian sample formats ----------------------
+
+#: Threefry-2x32 rotation constants (Random123 ``R_32x2_*``), round ``r`` uses ``[r % 8]``.
+THREEFRY_ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)
+#: Key-schedule parity constant (Skein's ``SKEIN_KS_PARITY32``): ``ks2 = k0 ^ k1 ^ parity``.
+THREEFRY_PARITY = 0x1BD11BDA
+#: A key is injected after every ``THREEFRY_INJECT_EVERY`` rounds.
+THREEFRY_INJECT_EVERY = 4
+#: Random123's default round count for Threefry-2x32 (13 is its "Crush-resistant" minimum).
+THREEFRY_ROUNDS = 20
+#: Rounds accepted by the golden model and the core (Random123 defines 2x32 up to 32).
+THREEFRY_MAX_ROUNDS = 32
+
+#: Bits of the user seed. Stream ``index`` of seed ``s`` uses the Threefry key
+#: ``(key0, key1) = (index, s)`` (`stream_key`); its counter is the block number.
+NOISE_SEED_BITS = 32
+#: Bits of the block counter (counter0 = low word, counter1 = high word).
+NOISE_COUNTER_BITS = 64
+
+
+def check_rounds(rounds) -> int:
+    """Return `rounds`, or raise ValueError unless it is an integer in [1, 32]."""
+    _check_range("rounds", rounds, 1, THREEFRY_MAX_ROUNDS)
+    return rounds
+
+
+def stream_key(seed: int, index: int) -> tuple[int, int]:
+    """The Threefry key ``(key0, key1)`` of stream `index` under user `seed`: ``(index, seed)``.
+
+    Random123's idiom (a key made of an application id and a user seed): distinct keys give
+    independent streams, so no key needs to be hashed or stored; the core builds the key from
+    its cell counter and the seed register.
+    """
+    _check_range("seed", seed, 0, (1 << NOISE_SEED_BITS) - 1)
+    _check_range("index", index, 0, (1 << 32) - 1)
+    return index, seed
+
+
+@dataclass(frozen=True)
+class GaussianFormat:
+    """A signed fixed-point Gaussian sample: ``value = raw / 2**frac_bits`` (in sigmas).
+
+    Parameters
+    ----------
+    width : int
+        Total bits, two's complement (8..32).
+    frac_bits : int
+        Fraction bits (1..width-2); with the default 16/12 the LSB is sigma/4096 and the
+        range is +-8 sigma.
+
+    A shaper targets variance 1 in these units (``2**(2*frac_bits)`` in raw LSB squared) but
+    its *exact* variance is whatever its discrete distribution gives; the golden model's
+    ``shaper_stats`` says exactly how much, and a consumer scales by it. Shapers are built so
+    that no value leaves the range (no saturation is ever needed; the golden model checks).
+    """
+
+    width: int = 16
+    frac_bits: int = 12
+
+    def __post_init__(self):
+        _check_range("width", self.width, 8, 32)
+        _check_range("frac_bits", self.frac_bits, 1, self.width - 2)
+
+    @property
+    def min(self) -> int:
+        return -(1 << (self.width - 1))
+
+    @property
+    def max(self) -> int:
+        return (1 << (self.width - 1)) - 1
+
+    @property
+    def one(self) -> int:
+        """The raw value of 1.0 (one sigma for a unit-variance target)."""
+        return 1 << self.frac_bits
+
+
+#: The format every tritherm noise source emits.
+NOISE_FORMAT = GaussianFormat(16, 12)
+
+#: Shapers, by name, with the number of samples each draws from one 64-bit block.
+SHAPER_SAMPLES = {"clt": 1, "icdf": 2}
+
+# Central-limit shaper: four 16-bit fields of the block, summed and centred,
+# ``S = f0 + f1 + f2 + f3 - 2 * (2**16 - 1)`` (exactly symmetric about 0), then scaled by a
+# constant ``(S * clt_scale(fmt)) >> CLT_SHIFT`` (floor), done with shifts and adds.
+CLT_FIELDS = 4
+CLT_FIELD_BITS = 16
+CLT_SHIFT = 13
+
+
+def clt_scale(fmt: GaussianFormat = NOISE_FORMAT) -> int:
+    """The CLT shaper's constant multiplier K: ``round(2**(frac_bits + CLT_SHIFT) / sd(S))``
+    with ``var(S) = CLT_FIELDS * (2**(2*CLT_FIELD_BITS) - 1) / 12`` (887 for 12 fraction bits)."""
+    from math import sqrt
+    var_s = CLT_FIELDS * ((1 << (2 * CLT_FIELD_BITS)) - 1) / 12
+    return round((1 << (fmt.frac_bits + CLT_SHIFT)) / sqrt(var_s))
+
+
+# Inverse-CDF shaper: each 32-bit word is one sample; bit 31 is the sign, the other 31 bits
+# ``r`` give the two-sided tail probability ``q ~ r / 2**31`` of the magnitude. ``z``, the
+# count of leading zeros of ``r`` (31 for r = 0), picks an octave ``q in [2**-(z+1), 2**-z)``;
+# ``n = r << z`` puts the leading one at bit 30, whose next ICDF_SEGMENT_BITS bits pick one
+# of 8 equal sub-segments and whose next ICDF_FRACTION_BITS bits interpolate linearly in it.
+ICDF_SEGMENT_BITS = 3
+ICDF_FRACTION_BITS = 12
+ICDF_OCTAVES = 32
+
+
+def icdf_node(z: int, j: int, fmt: GaussianFormat = NOISE_FORMAT) -> int:
+    """The table's node ``j`` (0..8) of octave `z`: ``round(x * 2**frac_bits)`` where
+    ``P(|X| > x) = q = 2**-(z+1) * (1 + j / 8)`` for a standard normal X (round half up)."""
+    from math import floor
+    from statistics import NormalDist
+    q = 2.0 ** -(z + 1) * (1 + j / (1 << ICDF_SEGMENT_BITS))
+    x = 0.0 if q >= 1.0 else -NormalDist().inv_cdf(q / 2)
+    return floor(x * (1 << fmt.frac_bits) + 0.5)
+
+
+_ICDF_TABLES: dict = {}
+
+
+def icdf_table(fmt: GaussianFormat = NOISE_FORMAT) -> tuple[tuple[int, int], ...]:
+    """The inverse-CDF ROM: entry ``z * 8 + j`` is ``(x_hi, d)`` with ``x_hi`` node j of
+    octave z and ``d = x_hi - x_lo >= 0`` the drop to node j + 1 (256 entries).
+
+    A sample's magnitude is ``x_hi - ((d * (2 f + 1)) >> (ICDF_FRACTION_BITS + 1))``: linear
+    interpolation at the middle of the f-th of 4096 cells of the sub-segment (floor).
+    """
+    if fmt not in _ICDF_TABLES:
+        entries = []
+        for z in range(ICDF_OCTAVES):
+            nodes = [icdf_node(z, j, fmt) for j in range((1 << ICDF_SEGMENT_BITS) + 1)]
+            entries += [(nodes[j], nodes[j] - nodes[j + 1])
+                        for j in range(1 << ICDF_SEGMENT_BITS)]
+        if max(x for x, _ in entries) > fmt.max:
+            raise ValueError(f"format {fmt} cannot hold the inverse-CDF tail")
+        _ICDF_TABLES[fmt] = tuple(entries)
+    return _ICDF_TABLES[fmt]

@@ -27,7 +27,8 @@ from amaranth.lib.wiring import In, Out
 from tritherm.formats import (THREEFRY_INJECT_EVERY, THREEFRY_PARITY, THREEFRY_ROTATIONS,
                               THREEFRY_ROUNDS, check_rounds)
 
-__all__ = ["Threefry2x32", "THREEFRY_REQUEST", "THREEFRY_BLOCK", "threefry_divisors"]
+__all__ = ["Threefry2x32", "THREEFRY_REQUEST", "THREEFRY_BLOCK", "threefry_divisors",
+           "check_threefry_config"]
 
 #: A request: the 64-bit counter (word 0 low) and the 64-bit key (word 0 low); 128 bits.
 THREEFRY_REQUEST = data.StructLayout({
@@ -43,6 +44,16 @@ _MASK = 0xFFFFFFFF
 def threefry_divisors(rounds: int) -> list[int]:
     """The values ``unroll`` may take for `rounds`: its divisors."""
     return [u for u in range(1, rounds + 1) if rounds % u == 0]
+
+
+def check_threefry_config(rounds, unroll, pipelined) -> None:
+    """Raise ValueError naming the first bad `Threefry2x32` parameter and its allowed range."""
+    check_rounds(rounds)
+    if unroll not in threefry_divisors(rounds):
+        raise ValueError(f"unroll must be a divisor of rounds={rounds} "
+                         f"({', '.join(map(str, threefry_divisors(rounds)))}), got {unroll!r}")
+    if not isinstance(pipelined, bool):
+        raise ValueError(f"pipelined must be True or False, got {pipelined!r}")
 
 
 def _rotl(x, amount):
@@ -88,12 +99,11 @@ class Threefry2x32(wiring.Component):
     """
 
     def __init__(self, rounds: int = THREEFRY_ROUNDS, unroll: int = 1, pipelined: bool = True):
-        check_rounds(rounds)
-        if unroll not in threefry_divisors(rounds):
-            raise ValueError(f"unroll must be a divisor of rounds={rounds} "
-                             f"({', '.join(map(str, threefry_divisors(rounds)))}), got {unroll!r}")
-        if not isinstance(pipelined, bool):
-            raise ValueError(f"pipelined must be True or False, got {pipelined!r}")
+        try:
+            check_threefry_config(rounds, unroll, pipelined)
+        except ValueError:
+            self._MustUse__silence = True      # not built: no "created but never used"
+            raise
         self.rounds = rounds
         self.unroll = unroll
         self.pipelined = pipelined
@@ -105,11 +115,19 @@ class Threefry2x32(wiring.Component):
             "block": Out(stream.Signature(THREEFRY_BLOCK)),
         })
 
-    def _chain(self, x0, x1, k0, k1, iterations, step):
+    def _chain(self, m, x0, x1, k0, k1, iterations, step, name):
         """``unroll`` rounds starting at round ``iteration * unroll`` for each of
-        `iterations`; `step` selects the iteration when there are several."""
-        ks = (k0, k1, k0 ^ k1 ^ THREEFRY_PARITY)
+        `iterations`; `step` selects the iteration when there are several. Every round's
+        result is a named signal (keeps the expression trees, and the simulator, linear)."""
+        ks2 = Signal(32, name=f"{name}_ks2")
+        m.d.comb += ks2.eq(k0 ^ k1 ^ THREEFRY_PARITY)
+        ks = (k0, k1, ks2)
         for position in range(self.unroll):
+            if position:
+                r0 = Signal(32, name=f"{name}_r{position}_x0")
+                r1 = Signal(32, name=f"{name}_r{position}_x1")
+                m.d.comb += [r0.eq(x0), r1.eq(x1)]
+                x0, x1 = r0, r1
             rounds = [it * self.unroll + position for it in iterations]
             amounts = [THREEFRY_ROTATIONS[r % 8] for r in rounds]
             x0 = (x0 + x1)[:32]
@@ -150,7 +168,7 @@ class Threefry2x32(wiring.Component):
             m.d.comb += [advance.eq(~block.valid | block.ready), request.ready.eq(advance)]
             valid, x0, x1, key0, key1 = request.valid, start0, start1, k0, k1
             for stage in range(self.steps):
-                y0, y1 = self._chain(x0, x1, key0, key1, [stage], None)
+                y0, y1 = self._chain(m, x0, x1, key0, key1, [stage], None, f"s{stage}")
                 last = stage == self.steps - 1
                 if last:
                     n_valid, n0, n1 = block.valid, block.payload[0], block.payload[1]
@@ -173,7 +191,7 @@ class Threefry2x32(wiring.Component):
         step = Signal(range(self.steps))
         x0, x1 = Signal(32), Signal(32)
         key0, key1 = Signal(32), Signal(32)
-        y0, y1 = self._chain(x0, x1, key0, key1, list(range(self.steps)), step)
+        y0, y1 = self._chain(m, x0, x1, key0, key1, list(range(self.steps)), step, "chain")
         output_free = ~block.valid | block.ready
         finishing = busy & (step == self.steps - 1) & output_free
         m.d.comb += request.ready.eq(~busy | finishing)

@@ -7,3 +7,8 @@ from .bitlinear import *  # noqa: F401,F403
 from .bitlinear import __all__ as _bitlinear_all
 
 __all__ = list(_bitlinear_all)
+
+from .threefry import *  # noqa: F401,F403,E402
+from .threefry import __all__ as _threefry_all  # noqa: E402
+
+__all__ += list(_threefry_all)
