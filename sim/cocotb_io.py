@@ -39,8 +39,14 @@ class CocotbIO:
         await RisingEdge(self._clk)
 
 
-async def start_clock_and_reset(dut, cycles: int = 3) -> CocotbIO:
-    """Start a 100 MHz clock, hold reset for `cycles` cycles, return the DUT's `CocotbIO`."""
+async def start_clock_and_reset(dut, inputs=(), cycles: int = 3) -> CocotbIO:
+    """Drive `inputs` (Verilog port names) to 0, start a 100 MHz clock, hold reset for
+    `cycles` cycles, return the DUT's `CocotbIO`.
+
+    Inputs are undriven (Z on Icarus) until set: zeroing them before reset ends keeps
+    anything undefined, or left over from a previous test, out of the design."""
+    for name in inputs:
+        getattr(dut, name).value = 0
     Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start()
     dut.rst.value = 1
     for _ in range(cycles):

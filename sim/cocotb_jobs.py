@@ -12,7 +12,8 @@ from pathlib import Path
 import cocotb
 
 from tritherm.sim.cocotb_io import start_clock_and_reset
-from tritherm.sim.ternary_bench import TernaryJob, Traffic, drive_jobs, shape_from_text
+from tritherm.sim.ternary_bench import (ARRAY_INPUTS, TernaryJob, Traffic, drive_jobs,
+                                        shape_from_text)
 
 
 @cocotb.test()
@@ -21,6 +22,6 @@ async def run_ternary_jobs(dut):
     spec = pickle.loads(Path(os.environ["TRITHERM_JOBS"]).read_bytes())
     jobs = [TernaryJob(w, x, name) for w, x, name in spec["jobs"]]
     gap, stall, seed = spec["traffic"]
-    io = await start_clock_and_reset(dut)
+    io = await start_clock_and_reset(dut, ARRAY_INPUTS)
     outputs = await drive_jobs(io, shape, jobs, Traffic(gap=gap, stall=stall, seed=seed))
     Path(os.environ["TRITHERM_RESULTS"]).write_bytes(pickle.dumps(outputs))

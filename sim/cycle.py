@@ -11,11 +11,13 @@ are just before the rising edge (so ``valid & ready`` means a transfer), ``end_c
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from amaranth.hdl import Value
 
-__all__ = ["CycleIO", "AmaranthIO", "flat_ports", "pack_fields", "unpack_fields"]
+__all__ = ["CycleIO", "AmaranthIO", "Traffic", "flat_ports", "pack_fields", "unpack_fields"]
 
 
 class CycleIO(Protocol):
@@ -74,3 +76,17 @@ def unpack_fields(word: int, width: int, count: int) -> list[int]:
         field = (word >> (index * width)) & mask
         fields.append(field - (1 << width) if field & sign else field)
     return fields
+
+
+@dataclass
+class Traffic:
+    """Random stream timing: probability of a gap on the input, of back-pressure on the
+    output; drawn from a seeded generator so a run can be replayed."""
+
+    gap: float = 0.3
+    stall: float = 0.3
+    seed: int = 0
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self):
+        self.rng = random.Random(self.seed)

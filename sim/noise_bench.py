@@ -12,14 +12,12 @@ values read after ``settle()`` are those the next rising edge samples).
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from tritherm.formats import NOISE_FORMAT, THREEFRY_ROUNDS
 
-from .cycle import CycleIO, unpack_fields
+from .cycle import CycleIO, Traffic, unpack_fields
 from .golden import noise_steps, shape_blocks, threefry2x32
 
 __all__ = ["KATS", "Traffic", "random_requests", "pack_request", "expected_blocks",
@@ -49,20 +47,6 @@ def config_to_text(config) -> str:
 def config_from_text(text: str):
     rounds, unroll, pipelined = (int(part) for part in text.split(","))
     return rounds, unroll, bool(pipelined)
-
-
-@dataclass
-class Traffic:
-    """Random stream timing: probability of a gap on the input, of back-pressure on the
-    output; from a seeded generator so a run can be replayed."""
-
-    gap: float = 0.3
-    stall: float = 0.3
-    seed: int = 0
-    rng: random.Random = field(init=False)
-
-    def __post_init__(self):
-        self.rng = random.Random(self.seed)
 
 
 def random_requests(count: int, seed: int) -> np.ndarray:

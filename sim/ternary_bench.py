@@ -8,14 +8,13 @@ random back-pressure on the output stream.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from tritherm.formats import INT8_MAX, INT8_MIN, TernaryArrayShape
 
-from .cycle import CycleIO, pack_fields, unpack_fields
+from .cycle import CycleIO, Traffic, pack_fields, unpack_fields
 from .golden import array_weight_image, check_int8, check_ternary, ternary_matmul
 
 __all__ = ["TernaryJob", "random_jobs", "extreme_jobs", "drive_jobs", "Traffic",
@@ -100,20 +99,6 @@ def random_jobs(shape: TernaryArrayShape, count: int, seed: int) -> list[Ternary
             activations = rng.integers(INT8_MIN, INT8_MAX + 1, size=(batch, k))
         jobs.append(TernaryJob(weights, activations, f"seed {seed} job {index}"))
     return jobs
-
-
-@dataclass
-class Traffic:
-    """Random stream timing: probability of a gap on the input, of back-pressure on the
-    output; drawn from a seeded generator so a run can be replayed."""
-
-    gap: float = 0.3
-    stall: float = 0.3
-    seed: int = 0
-    rng: random.Random = field(init=False)
-
-    def __post_init__(self):
-        self.rng = random.Random(self.seed)
 
 
 async def write_weights(io: CycleIO, shape: TernaryArrayShape, image: np.ndarray, rows: int):

@@ -33,13 +33,9 @@ class TB:
         dut._log.info("%s, seed %d (replay with TRITHERM_SEED=%d)", DESIGN, self.seed, self.seed)
 
     async def start(self):
-        # Inputs are undriven (Z on Icarus) until set: drive them before reset ends, so
-        # nothing undefined, or left over from the previous test, enters the pipeline.
         inputs = (("request__valid", "request__payload", "block__ready") if IS_THREEFRY
                   else ("seed__valid", "seed__payload", "samples__ready"))
-        for name in inputs:
-            getattr(self.dut, name).value = 0
-        return await start_clock_and_reset(self.dut)
+        return await start_clock_and_reset(self.dut, inputs)
 
     async def threefry(self, requests, traffic=None):
         io = await self.start()

@@ -9,8 +9,8 @@ import os
 import cocotb
 
 from tritherm.sim.cocotb_io import start_clock_and_reset
-from tritherm.sim.ternary_bench import (Traffic, drive_jobs, extreme_jobs, first_mismatch,
-                                        random_jobs, shape_from_text)
+from tritherm.sim.ternary_bench import (ARRAY_INPUTS, Traffic, drive_jobs, extreme_jobs,
+                                        first_mismatch, random_jobs, shape_from_text)
 
 
 class TB:
@@ -25,7 +25,7 @@ class TB:
                       self.shape, self.seed, self.seed)
 
     async def run(self, jobs, traffic):
-        io = await start_clock_and_reset(self.dut)
+        io = await start_clock_and_reset(self.dut, ARRAY_INPUTS)
         outputs = await drive_jobs(io, self.shape, jobs, traffic)
         mismatch = first_mismatch(self.shape, jobs, outputs)
         assert mismatch is None, f"{mismatch} (seed {self.seed})"
