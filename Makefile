@@ -6,18 +6,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tritherm-setup
-DEBIAN_PACKAGES := iverilog libusb-1.0-0 libftdi1-2
+DEBIAN_PACKAGES := iverilog libusb-1.0-0 libftdi1-2 dieharder
 
 .PHONY: setup demo test bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@missing=""; \
 	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	command -v dieharder >/dev/null || missing="$$missing dieharder"; \
 	for lib in libusb-1.0.so.0 libftdi1.so.2; do \
 	  ldconfig -p | grep -q $$lib || missing="$$missing $$lib"; \
 	done; \

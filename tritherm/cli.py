@@ -104,14 +104,310 @@ def cmd_sim_ternary(args) -> int:
     return 0
 
 
+# --- noise, noise-test ---------------------------------------------------------------------
+
+NOISE_FORMATS = ("raw", "int", "float", "hex")
+
+NOISE_HELP = """\
+Write counter-based noise (Threefry-2x32, Random123) to stdout or --out.
+
+Streams (the default): stream i of seed S is Threefry-2x32 under key (i, S), its block b
+is counter b; --streams M interleaves streams 0..M-1 (block b of stream 0, of stream 1,
+..., then block b+1).
+  --format raw    the *uniform* words: each block as out0 then out1, 32-bit little-endian
+                  (what dieharder -g 200 reads); --count counts blocks per stream and may
+                  be left out: then the words never end (until the reader closes the pipe).
+  --format hex    the same blocks as text, one block a line: "out0 out1" (8 hex digits).
+  --format int    Gaussian samples of the shaper (--shaper icdf or clt), raw signed
+                  16-bit values with 12 fraction bits (4096 = one sigma); one step a line,
+                  M samples (streams 0..M-1) per line; --count counts steps.
+  --format float  the same samples / 4096, in sigmas (exact decimals).
+
+Plain blocks (--uniform): Threefry-2x32 of counters C, C+1, ... (64-bit, c0 + 2**32 c1)
+under key K, one block a line as "out0 out1" (--format hex, the default) or as raw bytes,
+to check against Random123:
+  tritherm noise --uniform --key 0:0 --counter 0:0 --count 1   ->   6b200159 99ba4efe
+Words are hex, with or without 0x.
+
+Examples:
+  tritherm noise --seed 1 --format raw | dieharder -g 200 -Y 1 -a
+  tritherm noise --seed 1 --count 1000000 --format float --shaper clt --out noise.txt"""
+
+
+def _count(text, what="count", required=True):
+    if text is None:
+        if required:
+            raise UserError(f"--{what} is required (only --format raw may run without it)")
+        return None
+    try:
+        if isinstance(text, str):
+            base, _, power = text.replace("_", "").partition("**")   # 10**9 is welcome
+            value = int(base, 0) ** int(power, 0) if power else int(base, 0)
+        else:
+            value = int(text)
+    except ValueError:
+        raise UserError(f"--{what} must be a whole number, got {text!r}") from None
+    if value <= 0:
+        raise UserError(f"--{what} must be at least 1, got {value}")
+    return value
+
+
+def _hex_word(text: str, what: str) -> int:
+    digits = text.strip()
+    digits = digits[2:] if digits.lower().startswith("0x") else digits
+    if not digits or not all(ch in "0123456789abcdefABCDEF" for ch in digits):
+        raise UserError(f"{what} {text!r} is not a hexadecimal word")
+    value = int(digits, 16)
+    if value >> 32:
+        raise UserError(f"{what} {text!r} does not fit in 32 bits")
+    return value
+
+
+def _hex_pair(text: str, what: str) -> tuple[int, int]:
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise UserError(f"{what} must be two hex words W0:W1, got {text!r}")
+    return _hex_word(parts[0], f"{what} word 0"), _hex_word(parts[1], f"{what} word 1")
+
+
+def _seed(text) -> int:
+    try:
+        value = int(text, 0) if isinstance(text, str) else int(text)
+    except ValueError:
+        raise UserError(f"--seed must be a whole number (decimal or 0x hex), got {text!r}") \
+            from None
+    if not 0 <= value < 1 << 32:
+        raise UserError(f"--seed must be in [0, 2**32 - 1], got {value}")
+    return value
+
+
+def _rounds(text) -> int:
+    from tritherm.formats import THREEFRY_MAX_ROUNDS
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= THREEFRY_MAX_ROUNDS:
+        raise UserError(f"--rounds must be a whole number in [1, {THREEFRY_MAX_ROUNDS}], "
+                        f"got {text!r}")
+    return value
+
+
+def _streams(text, low=1, high=1 << 16) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise UserError(f"--streams must be a whole number in [{low}, {high}], got {text!r}")
+    return value
+
+
+def _noise_text(chunk, fmt: str) -> bytes:
+    """A chunk as text lines: hex blocks (blocks, 2) or Gaussian steps (steps, streams)."""
+    if fmt == "hex":
+        rows = chunk.reshape(-1, 2).tolist()
+        return "".join(f"{a:08x} {b:08x}\n" for a, b in rows).encode()
+    rows = chunk.tolist() if fmt == "int" else (chunk / 4096.0).tolist()
+    if chunk.shape[1] == 1:
+        return ("\n".join(map(str, (r[0] for r in rows))) + "\n").encode()
+    return "".join(" ".join(map(str, r)) + "\n" for r in rows).encode()
+
+
+def _noise_chunks(args):
+    """Validate the `noise` options; return (format, iterator of byte strings)."""
+    from tritherm.sim.noise_stats import counter_chunks, gaussian_chunks, uniform_chunks
+    fmt = args.format or ("hex" if args.uniform else "int")
+    if fmt not in NOISE_FORMATS:
+        raise UserError(f"--format must be one of {', '.join(NOISE_FORMATS)}, got {fmt!r}")
+    rounds = _rounds(args.rounds)
+    if args.uniform:
+        if fmt not in ("hex", "raw"):
+            raise UserError("--uniform writes plain Threefry blocks: use --format hex or raw")
+        for option, value in (("--seed", args.seed), ("--streams", args.streams),
+                              ("--shaper", args.shaper)):
+            if value is not None:
+                raise UserError(f"{option} has no meaning with --uniform (the key is --key)")
+        if args.key is None:
+            raise UserError("--uniform needs --key K0:K1 (two hex words)")
+        key0, key1 = _hex_pair(args.key, "--key")
+        c0, c1 = _hex_pair(args.counter or "0:0", "--counter")
+        count = _count(args.count)
+        chunks = counter_chunks(key0, key1, c0 | c1 << 32, count, rounds)
+    else:
+        if args.key is not None or args.counter is not None:
+            raise UserError("--key and --counter need --uniform")
+        seed = _seed(args.seed if args.seed is not None else "0")
+        streams = _streams(args.streams if args.streams is not None else "1")
+        shaper = args.shaper or "icdf"
+        if shaper not in ("clt", "icdf"):
+            raise UserError(f"--shaper must be clt or icdf, got {shaper!r}")
+        if fmt in ("raw", "hex"):
+            if args.shaper is not None:
+                raise UserError(f"--format {fmt} writes the uniform words; --shaper applies "
+                                "to --format int and float")
+            count = _count(args.count, required=fmt == "hex")
+            chunks = uniform_chunks(seed, streams, count, rounds)
+        else:
+            chunks = gaussian_chunks(seed, streams, _count(args.count), shaper, rounds)
+    if fmt == "raw":
+        return (chunk.astype("<u4").tobytes() for chunk in chunks)
+    return (_noise_text(chunk, fmt) for chunk in chunks)
+
+
+def cmd_noise(args) -> int:
+    import os
+    chunks = _noise_chunks(args)
+    first = next(chunks, b"")       # every value is checked before a file is created
+    if args.out:
+        with open(args.out, "wb") as out:
+            out.write(first)
+            for chunk in chunks:
+                out.write(chunk)
+        return 0
+    stdout = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+    try:
+        if stdout is None:          # a text-only stdout (captured): decode text formats
+            for chunk in (first, *chunks):
+                sys.stdout.write(chunk.decode("latin-1"))
+            return 0
+        stdout.write(first)
+        for chunk in chunks:
+            stdout.write(chunk)
+        stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, dieharder) has all it wants: stop quietly. Point stdout at
+        # /dev/null so the interpreter's final flush does not complain either.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+    return 0
+
+
+def cmd_noise_test(args) -> int:
+    if args.gaussian:
+        return _noise_test_gaussian(args)
+    return _noise_test_dieharder(args)
+
+
+def _progress(line: str) -> None:
+    print(f"noise-test: {line}", file=sys.stderr, flush=True)
+
+
+def _noise_test_gaussian(args) -> int:
+    from tritherm.sim.noise_stats import gaussian_battery
+    n = _count(args.samples if args.samples is not None else "1000000", "samples")
+    if n < 100:
+        raise UserError(f"--samples must be at least 100, got {n}")
+    streams = _streams(args.streams if args.streams is not None else "8", low=2, high=1024)
+    seed = _seed(args.seed)
+    reports = gaussian_battery(seed, n, streams, rounds=_rounds(args.rounds),
+                               progress=_progress)
+    bound = reports[0].autocorrelation.bound
+    print(f"Gaussian noise, {n} samples per stream, seed {seed}; units: the target sigma "
+          f"(raw / 4096).\nExpected values are exact (enumerated law of the shaper); +- is "
+          f"one standard error; independence bound 4/sqrt(n) = {bound:.2e}.")
+    rows = []
+    for r in reports:
+        m = r.moments
+
+        def z(value, exact, se):
+            return f"z = {(value - exact) / se:+.1f}" if se > 0 else ""
+        rows += [
+            (r.source, "mean", f"{m.mean:+.2e}", f"{r.exact_mean:+.2e} +- {r.mean_se:.1e}",
+             z(m.mean, r.exact_mean, r.mean_se)),
+            (r.source, "variance", f"{m.variance:.5f}",
+             f"{r.exact_variance:.5f} +- {r.variance_se:.1e}",
+             z(m.variance, r.exact_variance, r.variance_se)),
+            (r.source, "skewness", f"{m.skewness:+.4f}",
+             f"{r.exact_skewness:+.4f} +- {r.skewness_se:.1e}",
+             z(m.skewness, r.exact_skewness, r.skewness_se)),
+            (r.source, "excess kurtosis", f"{m.excess_kurtosis:+.4f}",
+             f"{r.exact_excess_kurtosis:+.4f} +- {r.kurtosis_se:.1e}",
+             z(m.excess_kurtosis, r.exact_excess_kurtosis, r.kurtosis_se)),
+            (r.source, "KS distance from normal", f"{r.ks:.2e}",
+             f"{r.ks_exact:.2e} (law), noise ~{0.87 / n ** 0.5:.0e}", ""),
+            (r.source, "Anderson-Darling A^2", f"{r.ad:.4g}", f"{r.ad_expected:.4g} (mean)", ""),
+        ]
+        for check in (r.autocorrelation, r.cross_correlation):
+            rows.append((r.source, check.what, f"{check.worst:.2e} ({check.where})",
+                         f"< {check.bound:.2e}", "PASS" if check.passed else "FAIL"))
+    print(_table(("source", "statistic", "measured", "expected", "check"), rows))
+    print("\nsources: " + "; ".join(f"{r.source} = {r.description}" for r in reports))
+    threefry_ok = all(r.independent for r in reports if not r.source.startswith("lfsr"))
+    print("independence: " + ("PASS" if threefry_ok else "FAIL") + " for the counter-based "
+          "streams" + "".join(f"; {r.source}: {'PASS' if r.independent else 'FAIL'}"
+                              for r in reports if r.source.startswith("lfsr")))
+    return 0 if threefry_ok else 1
+
+
+def _noise_test_dieharder(args) -> int:
+    from tritherm.sim.noise_stats import QUICK_TESTS, DieharderMissing, run_dieharder
+    if args.quick and args.full:
+        raise UserError("choose one of --quick and --full")
+    seed = _seed(args.seed)
+    streams = _streams(args.streams if args.streams is not None else "1")
+    psamples = _count(args.psamples, "psamples", required=False)
+    if args.test:
+        tests = [_test_number(t) for t in args.test]
+    elif args.full:
+        tests = [None]
+    else:
+        tests = [number for number, _ in QUICK_TESTS]
+    try:
+        rows, seconds = run_dieharder(tests, seed, streams, _rounds(args.rounds), psamples,
+                                      progress=_progress,
+                                      row=lambda r: _progress(f"  {r.test}: {r.assessment}"))
+    except DieharderMissing as error:
+        raise UserError(str(error)) from None
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    from tritherm.sim.noise_stats import final_results
+    final = final_results(rows)
+    reruns = len(rows) - len(final)
+    print(f"dieharder -Y 1 on `tritherm noise --seed {seed} --streams {streams} --format raw` "
+          f"(Threefry-2x32-{_rounds(args.rounds)} uniform words), {seconds:.0f} s")
+    print(_table(("test", "ntup", "tsamples", "psamples", "p-value", "assessment"),
+                 [(r.test, r.ntup, r.tsamples, r.psamples, f"{r.p_value:.8f}", r.assessment)
+                  for r in final]))
+    counts = {v: sum(r.assessment == v for r in final) for v in ("PASSED", "WEAK", "FAILED")}
+    print(f"{counts['PASSED']} passed, {counts['WEAK']} weak, {counts['FAILED']} failed"
+          + (f"; {reruns} WEAK result(s) (p < 0.005 or > 0.995, about 1 test in 100 by chance)"
+             " re-run with more p-values" if reruns else ""))
+    return 1 if counts["FAILED"] else 0
+
+
+def _test_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UserError(f"--test takes a dieharder test number (see `dieharder -l`), "
+                        f"got {text!r}")
+    return value
+
+
 # --- build, bench --------------------------------------------------------------------------
 
+BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
+
+
 def cmd_build(args) -> int:
-    from tritherm.boards.build import build_selftest
     from tritherm.boards.catalog import get_board
-    if args.target != "ternary-selftest":
-        raise UserError(f"unknown build target {args.target!r}; available: ternary-selftest")
+    if args.target not in BUILD_TARGETS:
+        raise UserError(f"unknown build target {args.target!r}; available: "
+                        f"{', '.join(BUILD_TARGETS)}")
     board = get_board(args.board)
+    if args.target == "noise-selftest":
+        if args.lanes or args.inputs or args.max_k:
+            raise UserError("--lanes, --inputs and --max-k apply to ternary-selftest only")
+        from tritherm.boards.build import build_noise_selftest
+        report = build_noise_selftest(board, build_dir=args.build_dir)
+        return 0 if report.timing_met else 1
+    from tritherm.boards.build import build_selftest
     shape = None
     if args.lanes or args.inputs or args.max_k:
         from tritherm.formats import TernaryArrayShape
@@ -123,10 +419,14 @@ def cmd_build(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    families = tuple(args.family) if args.family else ("ice40", "ecp5")
+    out = lambda line: print(line, flush=True)  # noqa: E731
+    if args.core == "noise":
+        from tritherm.boards.bench import bench_noise
+        bench_noise(families=families, quick=bool(args.quick), out=out)
+        return 0
     from tritherm.boards.bench import QUICK_SIZES, bench_ternary
-    bench_ternary(sizes=QUICK_SIZES if args.quick else None,
-                  families=tuple(args.family) if args.family else ("ice40", "ecp5"),
-                  out=lambda line: print(line, flush=True))
+    bench_ternary(sizes=QUICK_SIZES if args.quick else None, families=families, out=out)
     return 0
 
 
@@ -177,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_sim_ternary)
 
     p = sub.add_parser("build", help="build a bitstream for a board")
-    p.add_argument("target", help="what to build: ternary-selftest")
+    p.add_argument("target", help="what to build: ternary-selftest or noise-selftest")
     p.add_argument("--board", required=True, help="board name (see `tritherm boards`)")
     p.add_argument("--build-dir", default=None, help="where the tool outputs go")
     p.add_argument("--lanes", type=int, help="array lanes (default: the board's size)")
@@ -186,11 +486,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
-    p.add_argument("core", choices=["ternary"])
+    p.add_argument("core", choices=["ternary", "noise"])
     p.add_argument("--family", action="append", choices=["ice40", "ecp5"],
                    help="only this FPGA family (repeatable)")
     p.add_argument("--quick", action="store_true", help="the smallest sizes only")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("noise", help="write counter-based noise: uniform words or Gaussians",
+                       description=NOISE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seed", help="user seed, 0..2**32-1 (default 0)")
+    p.add_argument("--count", help="blocks (raw, hex) or steps (int, float) per stream; "
+                                   "raw without --count never ends")
+    p.add_argument("--format", default=None, metavar="{raw,int,float,hex}",
+                   help="raw: uniform 32-bit LE words; int/float: Gaussian samples, one step "
+                        "a line; hex: blocks as text (default: int, or hex with --uniform)")
+    p.add_argument("--shaper", help="Gaussian shaper for int/float: icdf (default) or clt")
+    p.add_argument("--streams", help="interleave streams 0..M-1 (default 1)")
+    p.add_argument("--rounds", default="20", help="Threefry rounds, 1..32 (default 20)")
+    p.add_argument("--out", help="write here instead of stdout")
+    p.add_argument("--uniform", action="store_true",
+                   help="plain Threefry-2x32 blocks of --counter, +1, ... under --key")
+    p.add_argument("--key", metavar="K0:K1", help="with --uniform: the key, two hex words")
+    p.add_argument("--counter", metavar="C0:C1",
+                   help="with --uniform: the first counter (default 0:0)")
+    p.set_defaults(func=cmd_noise)
+
+    p = sub.add_parser("noise-test", help="test the noise: dieharder, or Gaussian statistics",
+                       description="Without --gaussian: pipe `tritherm noise --format raw` "
+                       "into `dieharder -g 200` and print its results as a table (--quick, "
+                       "the default: 13 tests, about two minutes; --full: the whole "
+                       "battery, `dieharder -a`, an hour or more; equivalently "
+                       "`tritherm noise --seed 1 --format raw | dieharder -g 200 -Y 1 -a`). "
+                       "dieharder runs with -Y 1: a WEAK result is re-run with more p-values "
+                       "until it resolves. "
+                       "With --gaussian: mean, variance, skewness, kurtosis, KS and "
+                       "Anderson-Darling distance from the normal, autocorrelation and "
+                       "cross-correlation of 8 streams for both shapers and for a 32-bit "
+                       "LFSR CLT generator. Exit status 1 if a test fails.")
+    p.add_argument("--quick", action="store_true", help="a fast subset of dieharder (default)")
+    p.add_argument("--full", action="store_true", help="the whole dieharder battery (-a)")
+    p.add_argument("--test", action="append", metavar="N",
+                   help="only dieharder test number N (repeatable; see `dieharder -l`)")
+    p.add_argument("--psamples", help="p-values per dieharder test (smaller is faster)")
+    p.add_argument("--seed", default="1", help="noise seed (default 1)")
+    p.add_argument("--streams", help="streams: interleaved for dieharder (default 1), "
+                                     "cells for --gaussian (default 8)")
+    p.add_argument("--rounds", default="20", help="Threefry rounds, 1..32 (default 20)")
+    p.add_argument("--gaussian", action="store_true",
+                   help="Gaussian statistics and independence instead of dieharder")
+    p.add_argument("--samples", help="samples per stream for --gaussian (default 10**6)")
+    p.set_defaults(func=cmd_noise_test)
 
     p = sub.add_parser("demo", help="the main job: simulate against the golden model, build")
     p.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
