@@ -95,14 +95,8 @@ def test_stuck_entropy_is_reported(monkeypatch):
     assert state["passed"] == 0 and state["failed"] == 1 and state["running"] == 0
 
 
-#: The ULX3S-85F build (pipelined generator, ICDF shaper, an 85k-LUT device for nextpnr)
-#: takes several minutes: it runs only with TRITHERM_ECP5_BUILD=1.
-ECP5_BUILD = pytest.mark.skipif(os.environ.get("TRITHERM_ECP5_BUILD") != "1",
-                                reason="several minutes; set TRITHERM_ECP5_BUILD=1")
-
-
 @pytest.mark.xdist_group("fpga")
-@pytest.mark.parametrize("board", ["icebreaker", pytest.param("ulx3s-85f", marks=ECP5_BUILD)])
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
 def test_noise_selftest_bitstream(board, tmp_path):
     from tritherm.boards.build import build_noise_selftest
     from tritherm.firmware.noise_selftest import RING_LENGTHS
