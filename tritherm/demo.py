@@ -4,8 +4,10 @@
 2. Pack the weights five to a byte and show the memory saved.
 3. Run the integer product through the simulated array on the Amaranth simulator, Icarus
    Verilog and Verilator, each compared word for word with the golden model.
-4. Build the self-test bitstreams for the iCEBreaker and the ULX3S-85F and print their
-   resource and timing tables.
+4. Noise without an LFSR: Random123's known answer, an 8-cell Threefry noise source on
+   the Amaranth simulator against the golden model, and its statistics on 10^5 samples.
+5. Build the ternary and noise self-test bitstreams for the iCEBreaker and the ULX3S-85F
+   and print their resource and timing tables.
 """
 
 from __future__ import annotations
@@ -59,11 +61,49 @@ def run_demo(build: bool = True, seed: int = 2402) -> int:
     print(f"dequantised hardware output equals bitlinear_forward: "
           f"{np.allclose(y, approx, rtol=0, atol=0)}")
 
+    failures += _noise_demo(seed)
+
     if build:
-        from tritherm.boards.build import build_selftest
+        from tritherm.boards.build import build_noise_selftest, build_selftest
         for board in ("icebreaker", "ulx3s-85f"):
-            _step(f"self-test bitstream for {board}")
-            report = build_selftest(board)
-            failures += not report.timing_met
+            _step(f"ternary self-test bitstream for {board}")
+            failures += not build_selftest(board).timing_met
+            _step(f"noise self-test bitstream for {board} (ring-oscillator seeded)")
+            failures += not build_noise_selftest(board).timing_met
     print("\ndemo finished:", "all checks passed" if not failures else f"{failures} failures")
     return 0 if not failures else 1
+
+
+def _noise_demo(seed: int, steps: int = 300) -> int:
+    """The noise source in simulation against its golden model; returns the failures."""
+    from amaranth.sim import Simulator
+
+    from tritherm.cli import main as cli
+    from tritherm.hdl.noise import NoiseSource
+    from tritherm.sim.cycle import AmaranthIO
+    from tritherm.sim.golden import threefry2x32
+    from tritherm.sim.noise_bench import collect_noise, decode_samples, expected_noise
+
+    _step("Threefry-2x32, 20 rounds, counter 0:0 under key 0:0 (Random123 says 6b200159 99ba4efe)")
+    out0, out1 = threefry2x32(np.uint32(0), np.uint32(0), np.uint32(0), np.uint32(0))
+    print(f"golden model: {int(out0):08x} {int(out1):08x}")
+    failures = (int(out0), int(out1)) != (0x6B200159, 0x99BA4EFE)
+
+    _step(f"8-cell noise source (ICDF shaper) on the Amaranth simulator, {steps} steps")
+    dut = NoiseSource(streams=8, shaper="icdf")
+    words = []
+
+    async def bench(ctx):
+        words.extend(await collect_noise(AmaranthIO(ctx, dut), seed, steps))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    same = np.array_equal(decode_samples(words, 8), expected_noise(seed, 8, steps, "icdf"))
+    print(f"{steps * 8} samples: {'PASS, equal to the golden model' if same else 'FAIL'}")
+    failures += not same
+
+    _step("statistics on 10^5 samples per source (tritherm noise-test --gaussian)")
+    cli(["noise-test", "--gaussian", "--samples", "100000", "--seed", str(seed)])
+    return failures

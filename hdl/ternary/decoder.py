@@ -124,13 +124,18 @@ class Base3Low(wiring.Component):
     weights: Out(ArrayLayout(TRIT, LOW_DIGITS))
 
     def elaborate(self, platform):
+        # Each output bit is an OR of the remainders whose digit sets it, written as plain
+        # expressions: a comb `m.Switch` becomes a Verilog `always @*` that Icarus does not
+        # evaluate until an input changes, leaving the output X after reset.
         m = Module()
-        with m.If(~self.invalid):
-            with m.Switch(self.remainder):
-                for value in range(REMAINDER_BOUND):
-                    with m.Case(value):
-                        m.d.comb += self.weights.as_value().eq(Cat(
-                            Const(value // 3 ** i % 3 - 1, TRIT) for i in range(LOW_DIGITS)))
+        matches = [self.remainder == value for value in range(REMAINDER_BOUND)]
+        codes = [sum(((value // 3 ** i % 3 - 1) & 0b11) << (2 * i) for i in range(LOW_DIGITS))
+                 for value in range(REMAINDER_BOUND)]
+        bits = []
+        for bit in range(2 * LOW_DIGITS):
+            hits = [matches[value] for value in range(REMAINDER_BOUND) if codes[value] >> bit & 1]
+            bits.append(Cat(hits).any() & ~self.invalid)
+        m.d.comb += self.weights.as_value().eq(Cat(bits))
         return m
 
 

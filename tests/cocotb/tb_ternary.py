@@ -32,13 +32,15 @@ class TB:
 
 
 @cocotb.test()
-async def extremes_at_max_k(dut):
-    tb = TB(dut)
-    await tb.run(extreme_jobs(tb.shape), Traffic(gap=0.0, stall=0.0, seed=tb.seed))
-
-
-@cocotb.test()
 async def random_jobs_gaps_and_backpressure(dut):
+    """Runs first, so the first job usually leaves weight rows unwritten: nothing
+    undefined (X on Icarus) may reach a result."""
     tb = TB(dut)
     await tb.run(random_jobs(tb.shape, tb.cases, tb.seed),
                  Traffic(gap=0.3, stall=0.4, seed=tb.seed))
+
+
+@cocotb.test()
+async def extremes_at_max_k(dut):
+    tb = TB(dut)
+    await tb.run(extreme_jobs(tb.shape), Traffic(gap=0.0, stall=0.0, seed=tb.seed))
