@@ -28,6 +28,8 @@ from amaranth.lib.wiring import In, Out
 from tritherm.formats import NOISE_FORMAT, NOISE_SEED_BITS, THREEFRY_ROUNDS
 from tritherm.hdl.noise import NoiseSource, SeedSource
 from tritherm.sim.cycle import pack_fields
+
+from .selftest import drive_leds
 from tritherm.sim.golden import noise_steps
 
 __all__ = ["NoiseSelftestCore", "NoiseSelftest", "noise_rom", "STALL_LIMIT",
@@ -271,14 +273,3 @@ class NoiseSelftest(Elaboratable):
         return m
 
 
-def drive_leds(m: Module, platform, leds) -> None:
-    """Drive each `tritherm.boards.catalog.Led` of `leds` (pairs of Led and signal),
-    requesting each resource once (RGB LEDs share one)."""
-    resources = {}
-    for led, signal in leds:
-        key = (led.resource, led.number)
-        if key not in resources:
-            resources[key] = platform.request(led.resource, led.number, dir="-")
-        port = getattr(resources[key], led.field) if led.field else resources[key]
-        m.submodules[f"led_{led}".replace(".", "_")] = buffer = io.Buffer("o", port)
-        m.d.comb += buffer.o.eq(signal)

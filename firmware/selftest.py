@@ -25,7 +25,7 @@ from tritherm.sim.golden import array_weight_image
 from tritherm.sim.ternary_bench import TernaryJob, activation_beats, extreme_jobs, random_jobs
 
 __all__ = ["SelftestVectors", "selftest_vectors", "default_jobs", "SelftestCore",
-           "TernarySelftest", "STALL_LIMIT"]
+           "TernarySelftest", "STALL_LIMIT", "drive_leds"]
 
 #: Cycles without progress (no weight write, beat accepted or result taken) that count as
 #: a hang. The array's pipeline is three stages deep, so any limit above that would do.
@@ -252,14 +252,20 @@ class TernarySelftest(Elaboratable):
         m = Module()
         m.submodules.core = core = SelftestCore(
             self.vectors, heartbeat_period=max(1, int(self.board.clock_hz) // 2))
-        resources = {}
-        for led, signal in ((self.board.pass_led, core.passed),
-                            (self.board.fail_led, core.failed),
-                            (self.board.heartbeat_led, core.heartbeat)):
-            key = (led.resource, led.number)
-            if key not in resources:
-                resources[key] = platform.request(led.resource, led.number, dir="-")
-            port = getattr(resources[key], led.field) if led.field else resources[key]
-            m.submodules[f"led_{led}".replace(".", "_")] = buffer = io.Buffer("o", port)
-            m.d.comb += buffer.o.eq(signal)
+        drive_leds(m, platform, ((self.board.pass_led, core.passed),
+                                 (self.board.fail_led, core.failed),
+                                 (self.board.heartbeat_led, core.heartbeat)))
         return m
+
+
+def drive_leds(m: Module, platform, leds) -> None:
+    """Drive each `tritherm.boards.catalog.Led` of `leds` (pairs of Led and signal),
+    requesting each resource once (RGB LEDs share one)."""
+    resources = {}
+    for led, signal in leds:
+        key = (led.resource, led.number)
+        if key not in resources:
+            resources[key] = platform.request(led.resource, led.number, dir="-")
+        port = getattr(resources[key], led.field) if led.field else resources[key]
+        m.submodules[f"led_{led}".replace(".", "_")] = buffer = io.Buffer("o", port)
+        m.d.comb += buffer.o.eq(signal)

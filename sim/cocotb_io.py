@@ -7,7 +7,7 @@ of the same time step, so they are the values the next rising edge samples.
 from __future__ import annotations
 
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotb.types import Logic
 
 __all__ = ["CocotbIO", "start_clock_and_reset"]
@@ -37,6 +37,18 @@ class CocotbIO:
 
     async def end_cycle(self):
         await RisingEdge(self._clk)
+
+    async def wait_high(self, name, max_cycles):
+        """Sleep until output `name` is high, then settle (as after ``settle()``): one
+        simulator event instead of one per cycle. TimeoutError after `max_cycles`."""
+        signal = getattr(self._dut, name)
+        await ReadOnly()
+        while not int(signal.value):
+            try:
+                await with_timeout(RisingEdge(signal), max_cycles * CLOCK_PERIOD_NS, "ns")
+            except Exception as error:   # cocotb's SimTimeoutError
+                raise TimeoutError(f"{name} stayed low for {max_cycles} cycles") from error
+            await ReadOnly()
 
 
 async def start_clock_and_reset(dut, inputs=(), cycles: int = 3) -> CocotbIO:

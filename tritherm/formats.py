@@ -251,3 +251,146 @@ def icdf_table(fmt: GaussianFormat = NOISE_FORMAT) -> tuple[tuple[int, int], ...
             raise ValueError(f"format {fmt} cannot hold the inverse-CDF tail")
         _ICDF_TABLES[fmt] = tuple(entries)
     return _ICDF_TABLES[fmt]
+
+
+# --- The thermodynamic coupler (tritherm.hdl.thermo) --------------------------------------
+
+#: Integration modes of the coupler (the MODE register).
+COUPLER_OVERDAMPED = 0
+COUPLER_UNDERDAMPED = 1
+COUPLER_MODES = {"overdamped": COUPLER_OVERDAMPED, "underdamped": COUPLER_UNDERDAMPED}
+
+#: Configuration address map: ``addr = region << COUPLER_INDEX_BITS | index``.
+COUPLER_INDEX_BITS = 12
+COUPLER_ADDR_BITS = 16
+COUPLER_DATA_BITS = 32
+#: Regions: A (index ``i << COUPLER_CELL_BITS | j``), b, k4 = 4 J4 (quartic force
+#: coefficient), initial x, initial p (index = cell), and scalar registers (index =
+#: COUPLER_REG_*). Data: the low 16 bits, two's complement (SEED: all 32).
+COUPLER_REGION_A, COUPLER_REGION_B, COUPLER_REGION_K4 = 0, 1, 2
+COUPLER_REGION_X, COUPLER_REGION_P, COUPLER_REGION_SCALAR = 3, 4, 5
+#: Scalar registers. MODE: 0 overdamped, 1 underdamped. QUARTIC: 1 enables the k4 x^3
+#: force. HSHIFT: h = 2**-HSHIFT. DAMP: c1 = exp(-gamma h) (underdamped). NOISE: the noise
+#: multiplier (sigma overdamped, c2 underdamped). THIN: a sample every THIN steps (>= 1;
+#: writing it restarts the count). SEED: the noise seed; writing it restarts the noise
+#: streams and the step counter at 0. FLAGS: any write clears the sticky saturation flags.
+COUPLER_REG_MODE, COUPLER_REG_QUARTIC, COUPLER_REG_HSHIFT = 0, 1, 2
+COUPLER_REG_DAMP, COUPLER_REG_NOISE, COUPLER_REG_THIN = 3, 4, 5
+COUPLER_REG_SEED, COUPLER_REG_FLAGS = 6, 7
+COUPLER_SEQ_BITS = 32
+COUPLER_MAX_CELLS = 64
+#: Bits of a cell index (the column j in an A address).
+COUPLER_CELL_BITS = 6
+
+
+def coupler_address(region: int, index: int = 0, column: int | None = None) -> int:
+    """The configuration address of `index` in `region` (a COUPLER_REGION_*); for A, give
+    the row as `index` and the column as `column`."""
+    if column is not None:
+        _check_range("row", index, 0, COUPLER_MAX_CELLS - 1)
+        _check_range("column", column, 0, COUPLER_MAX_CELLS - 1)
+        index = index << COUPLER_CELL_BITS | column
+    _check_range("region", region, 0, COUPLER_REGION_SCALAR)
+    _check_range("index", index, 0, (1 << COUPLER_INDEX_BITS) - 1)
+    return region << COUPLER_INDEX_BITS | index
+
+
+@dataclass(frozen=True)
+class FixedFormat:
+    """A signed two's complement fixed-point number: ``value = raw / 2**frac``."""
+
+    width: int
+    frac: int
+
+    @property
+    def min(self) -> int:
+        return -(1 << (self.width - 1))
+
+    @property
+    def max(self) -> int:
+        return (1 << (self.width - 1)) - 1
+
+    @property
+    def one(self) -> int:
+        return 1 << self.frac
+
+    def quantise(self, value: float, name: str = "value") -> int:
+        """``round(value * 2**frac)`` (half away from zero), or ValueError out of range."""
+        from math import floor, isfinite
+        if not isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        scaled = value * self.one
+        raw = int(floor(abs(scaled) + 0.5)) * (1 if scaled >= 0 else -1)
+        if not self.min <= raw <= self.max:
+            raise ValueError(f"{name} = {value!r} is outside the fixed-point range "
+                             f"[{self.min / self.one}, {self.max / self.one}]")
+        return raw
+
+
+@dataclass(frozen=True)
+class CouplerFormat:
+    """Every number format of the coupler (`tritherm.hdl.thermo.Coupler`).
+
+    - ``state`` (16 bits, 10 fraction bits, range [-32, 32), LSB 2**-10): positions x,
+      momenta p and the bias b.
+    - ``coef`` (16 bits, 12 fraction bits, range [-8, 8)): the coupling matrix A (its
+      diagonal also holds the quadratic self-term: A_ii + 2 J2_i) and the quartic force
+      coefficient k4 = 4 J4.
+    - ``mult`` (16 bits, 14 fraction bits, range [-2, 2)): the run-time multipliers DAMP
+      (c1) and NOISE (sigma or c2) applied to the noise source's Gaussian samples
+      (`NOISE_FORMAT`, in units of sigma) and to p.
+    - the step h is a power of two, ``h = 2**-hshift`` with ``hshift`` in [0, hshift_max].
+
+    Every multiplier operand is 16 bits signed (one iCE40 SB_MAC16 or ECP5 MULT18X18D);
+    products are exact (A x and k4 x^3: 32 bits with 22 fraction bits, summed exactly in
+    the accumulator). Each update rounds once per quantity, to nearest with ties upwards
+    (``(v + 2**(s-1)) >> s``, arithmetic shift), then saturates to the state range; a
+    saturation (also of the intermediates x^2 and x^3 when the quartic term is on) raises
+    that cell's sticky flag. Nothing wraps.
+    """
+
+    state: FixedFormat = FixedFormat(16, 10)
+    coef: FixedFormat = FixedFormat(16, 12)
+    mult: FixedFormat = FixedFormat(16, 14)
+    hshift_max: int = 15
+
+    @property
+    def product_frac(self) -> int:
+        """Fraction bits of A_ij x_j and of the accumulated gradient (22)."""
+        return self.state.frac + self.coef.frac
+
+    @property
+    def hshift_bits(self) -> int:
+        return self.hshift_max.bit_length()
+
+
+COUPLER_FORMAT = CouplerFormat()
+
+
+def coupler_acc_width(cells: int, fmt: CouplerFormat = COUPLER_FORMAT) -> int:
+    """Signed bits of the gradient accumulator: ``cells + 1`` products of two 16-bit
+    operands plus the bias, with a bit to spare."""
+    product = fmt.state.width + fmt.coef.width
+    return product + (cells + 2).bit_length() + 1
+
+
+def coupler_cycles_per_step(cells: int, multipliers: int, quartic: bool = False,
+                            sample: bool = True) -> int:
+    """Clock cycles of one coupler step with no back-pressure and the noise beat ready:
+    per cell ``cells / multipliers + 2`` (MAC pipeline) ``+ 4`` (update) ``+ 7`` (quartic
+    x^2, x^3, k4 x^3 on the update multiplier), plus 2 per step (noise, commit) and 1 when
+    a sample is emitted."""
+    per_cell = cells // multipliers + 2 + 4 + (7 if quartic else 0)
+    return cells * per_cell + 2 + (1 if sample else 0)
+
+
+__all__ += [
+    "COUPLER_OVERDAMPED", "COUPLER_UNDERDAMPED", "COUPLER_MODES", "COUPLER_INDEX_BITS",
+    "COUPLER_ADDR_BITS", "COUPLER_DATA_BITS", "COUPLER_REGION_A", "COUPLER_REGION_B",
+    "COUPLER_REGION_K4", "COUPLER_REGION_X", "COUPLER_REGION_P", "COUPLER_REGION_SCALAR",
+    "COUPLER_REG_MODE", "COUPLER_REG_QUARTIC", "COUPLER_REG_HSHIFT", "COUPLER_REG_DAMP",
+    "COUPLER_REG_NOISE", "COUPLER_REG_THIN", "COUPLER_REG_SEED", "COUPLER_REG_FLAGS",
+    "COUPLER_SEQ_BITS", "COUPLER_MAX_CELLS", "COUPLER_CELL_BITS", "coupler_address",
+    "FixedFormat",
+    "CouplerFormat", "COUPLER_FORMAT", "coupler_acc_width", "coupler_cycles_per_step",
+]

@@ -12,3 +12,10 @@ from .threefry import *  # noqa: F401,F403,E402
 from .threefry import __all__ as _threefry_all  # noqa: E402
 
 __all__ += list(_threefry_all)
+
+from .coupler import *  # noqa: F401,F403,E402
+from .coupler import __all__ as _coupler_all  # noqa: E402
+from .langevin import *  # noqa: F401,F403,E402
+from .langevin import __all__ as _langevin_all  # noqa: E402
+
+__all__ += list(_coupler_all) + list(_langevin_all)
