@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from tritherm import toolchain
@@ -445,6 +446,97 @@ def _table(header, rows) -> str:
     return "\n".join([fmt.format(*header), line, *(fmt.format(*r) for r in rows)])
 
 
+# --- linalg --------------------------------------------------------------------------------
+
+def _load_array(path: str, what: str):
+    import numpy as np
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{what} file {path} does not exist")
+    if p.is_dir():
+        raise UserError(f"{what} file {path} is a directory")
+    try:
+        if p.suffix.lower() == ".npy":
+            array = np.load(p, allow_pickle=False)
+        elif p.suffix.lower() == ".csv":
+            array = np.loadtxt(p, delimiter=",", dtype=float, ndmin=2)
+        else:
+            raise UserError(f"{what} file {path} must be a .npy or .csv file")
+        array = np.asarray(array, dtype=float)
+    except UserError:
+        raise
+    except (ValueError, OSError, TypeError):
+        raise UserError(f"{what} file {path} is not a numeric .npy or .csv array") from None
+    return array
+
+
+def cmd_linalg(args) -> int:
+    import numpy as np
+    from tritherm.sim import linalg
+
+    try:
+        samples = int(args.samples)
+    except ValueError:
+        raise UserError(f"--samples must be a whole number, got {args.samples!r}") from None
+    try:
+        seed = int(args.seed, 0)
+    except ValueError:
+        raise UserError(f"--seed must be a whole number, got {args.seed!r}") from None
+    A = _load_array(args.matrix, "matrix")
+    b = None
+    if args.rhs is not None:
+        b = _load_array(args.rhs, "right-hand side").ravel()
+    if args.op == "solve" and b is None:
+        raise UserError("solve needs --rhs b.npy or b.csv")
+    if args.op == "inv" and b is not None:
+        raise UserError("inv takes no --rhs")
+    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
+        raise UserError(f"--out must name a .npy or .csv file, got {args.out}")
+    start, shown = time.monotonic(), [0.0, False]
+
+    def progress(done, total):
+        now = time.monotonic()
+        if now - start >= 2 and (now - shown[0] >= 1 or done == total):
+            shown[0], shown[1] = now, True
+            print(f"\r{args.op}: {done}/{total} steps ({100 * done / total:.0f}%)", end="",
+                  file=sys.stderr, flush=True)
+        if done == total and shown[1]:
+            print(file=sys.stderr)
+
+    kwargs = dict(backend=args.backend, seed=seed, progress=progress)
+    if args.op == "inv":
+        result = linalg.inverse(A, samples, **kwargs)
+    elif args.op == "solve":
+        result = linalg.solve(A, b, samples, **kwargs)
+    else:
+        result = linalg.sample(A, samples, b, **kwargs)
+    estimate = result.estimate
+    if args.out:
+        if args.out.lower().endswith(".npy"):
+            np.save(args.out, estimate)
+        else:
+            np.savetxt(args.out, np.atleast_2d(estimate) if estimate.ndim < 2 else estimate,
+                       delimiter=",")
+    with np.printoptions(precision=6, suppress=True, linewidth=120):
+        if args.op == "sample":
+            print(f"{len(estimate)} draws of N(A^-1 b, A^-1)"
+                  + (f" written to {args.out}" if args.out else "; mean:"))
+            if not args.out:
+                print(estimate.mean(axis=0))
+        else:
+            print("estimate:")
+            print(estimate)
+    what = "covariance of the draws" if args.op == "sample" else "estimate"
+    print(f"relative error (Frobenius) of the {what} against numpy.linalg: "
+          f"{result.relative_error:.3g}")
+    print(f"standard error (Frobenius, relative): "
+          f"{np.linalg.norm(result.standard_error) / np.linalg.norm(result.exact):.3g}")
+    print(f"{result.samples_used} samples, {result.steps} steps, backend {result.backend}, "
+          f"{result.seconds:.2f} s")
+    return 0
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tritherm", description="Frugal AI hardware on open FPGAs: ternary MAC array "
@@ -536,6 +628,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Gaussian statistics and independence instead of dieharder")
     p.add_argument("--samples", help="samples per stream for --gaussian (default 10**6)")
     p.set_defaults(func=cmd_noise_test)
+
+    p = sub.add_parser("linalg", help="thermodynamic linear algebra on the coupler: "
+                                      "A^-1, A^-1 b, Gaussian samples")
+    p.add_argument("op", choices=["inv", "solve", "sample"])
+    p.add_argument("--matrix", required=True, help="symmetric positive definite A (.npy/.csv)")
+    p.add_argument("--rhs", help="b (.npy/.csv): required for solve, the mean for sample")
+    p.add_argument("--backend", choices=["golden", "rtl", "board"], default="golden")
+    p.add_argument("--samples", default="10000", help="samples to average (default 10000)")
+    p.add_argument("--seed", default="1", help="noise seed (default 1)")
+    p.add_argument("--out", help="write the estimate (or the draws) to this .npy/.csv")
+    p.set_defaults(func=cmd_linalg)
 
     p = sub.add_parser("demo", help="the main job: simulate against the golden model, build")
     p.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
