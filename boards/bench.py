@@ -43,19 +43,25 @@ TARGET_MHZ = {"ice40": 40.0, "ecp5": 100.0}
 VARIANTS = ("ternary", "int8 DSP", "int8 logic")
 
 
+@dataclass(kw_only=True)
+class PlacedResources:
+    """What place-and-route measured for a design, or why it was not placed."""
+
+    logic: int | None = None
+    ram: int | None = None
+    dsp: int | None = None
+    fmax_mhz: float | None = None
+    note: str = ""
+
+
 @dataclass
-class BenchRow:
+class BenchRow(PlacedResources):
     """One design on one part: resources, Fmax and throughput, or why it does not fit."""
 
     family: str
     variant: str
     lanes: int
     inputs: int
-    logic: int | None = None
-    ram: int | None = None
-    dsp: int | None = None
-    fmax_mhz: float | None = None
-    note: str = ""
 
     @property
     def macs(self) -> int:
@@ -253,16 +259,11 @@ NOISE_HEADER = ("part", "design", "params", "out/cycle", "logic", "RAM", "DSP", 
 
 
 @dataclass
-class NoiseBenchRow:
+class NoiseBenchRow(PlacedResources):
     """One noise core on one part: resources, Fmax and output rate at Fmax."""
 
     family: str
     design: NoiseDesign
-    logic: int | None = None
-    ram: int | None = None
-    dsp: int | None = None
-    fmax_mhz: float | None = None
-    note: str = ""
 
     @property
     def rate(self) -> float | None:

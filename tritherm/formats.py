@@ -44,6 +44,18 @@ def accumulator_width(k: int) -> int:
     return (128 * k).bit_length() + 1
 
 
+class SignedRange:
+    """``min`` and ``max`` of a two's complement format with a ``width`` attribute."""
+
+    @property
+    def min(self) -> int:
+        return -(1 << (self.width - 1))
+
+    @property
+    def max(self) -> int:
+        return (1 << (self.width - 1)) - 1
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
@@ -151,7 +163,7 @@ def stream_key(seed: int, index: int) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class GaussianFormat:
+class GaussianFormat(SignedRange):
     """A signed fixed-point Gaussian sample: ``value = raw / 2**frac_bits`` (in sigmas).
 
     Parameters
@@ -174,14 +186,6 @@ class GaussianFormat:
     def __post_init__(self):
         _check_range("width", self.width, 8, 32)
         _check_range("frac_bits", self.frac_bits, 1, self.width - 2)
-
-    @property
-    def min(self) -> int:
-        return -(1 << (self.width - 1))
-
-    @property
-    def max(self) -> int:
-        return (1 << (self.width - 1)) - 1
 
     @property
     def one(self) -> int:
@@ -296,19 +300,11 @@ def coupler_address(region: int, index: int = 0, column: int | None = None) -> i
 
 
 @dataclass(frozen=True)
-class FixedFormat:
+class FixedFormat(SignedRange):
     """A signed two's complement fixed-point number: ``value = raw / 2**frac``."""
 
     width: int
     frac: int
-
-    @property
-    def min(self) -> int:
-        return -(1 << (self.width - 1))
-
-    @property
-    def max(self) -> int:
-        return (1 << (self.width - 1)) - 1
 
     @property
     def one(self) -> int:
