@@ -390,3 +390,13 @@ __all__ += [
     "FixedFormat",
     "CouplerFormat", "COUPLER_FORMAT", "coupler_acc_width", "coupler_cycles_per_step",
 ]
+
+
+# --- The SoC's serial protocol (tritherm.firmware.protocol, tritherm.hdl.io) ---------------
+
+#: CRC-16/CCITT-FALSE: polynomial x^16 + x^12 + x^5 + 1, initial value 0xFFFF, bits not
+#: reflected, no final xor (check value 0x29B1 for b"123456789").
+CRC16_POLY = 0x1021
+CRC16_INIT = 0xFFFF
+
+__all__ += ["CRC16_POLY", "CRC16_INIT"]
