@@ -57,7 +57,7 @@ def saturate(value, width: int = 16):
     """Clamp to signed `width` bits; returns (clamped, saturated) arrays."""
     value = np.asarray(value, dtype=np.int64)
     low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
-    clamped = np.clip(value, low, high)
+    clamped = np.minimum(np.maximum(value, low), high)   # np.clip: 3x slower on 8 cells
     return clamped, clamped != value
 
 
