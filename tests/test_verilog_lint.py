@@ -1,8 +1,10 @@
-"""`tritherm verilog ternary` writes Verilog that passes `verilator --lint-only -Wall`."""
+"""`tritherm verilog ternary` and the I/O cores give Verilog that passes
+`verilator --lint-only -Wall`."""
 
 import pytest
 
 from tritherm.cli import main
+from tritherm.hdl.io import Crc16, UartRx, UartTx
 from tritherm.sim import rtl
 from tritherm.sim.ternary_bench import TEST_SHAPES
 
@@ -12,6 +14,18 @@ def test_generated_verilog_is_lint_clean(shape, tmp_path):
     path = tmp_path / "ternary.v"
     assert main(["verilog", "ternary", "--lanes", str(shape.lanes), "--inputs",
                  str(shape.inputs), "--max-k", str(shape.max_k), "-o", str(path)]) == 0
+    clean, messages = rtl.lint(path)
+    assert clean, messages
+
+
+@pytest.mark.parametrize("name,make", [("uart_tx", lambda: UartTx(4)),
+                                       ("uart_rx", lambda: UartRx(5)),
+                                       ("uart_rx_slow", lambda: UartRx(1 << 16)),
+                                       ("crc16", Crc16)])
+def test_io_cores_are_lint_clean(name, make, tmp_path):
+    """The SoC's UART and CRC-16 cores, at small and large divisors."""
+    path = tmp_path / f"{name}.v"
+    path.write_text(rtl.verilog_of(make(), name))
     clean, messages = rtl.lint(path)
     assert clean, messages
 
