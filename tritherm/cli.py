@@ -422,6 +422,18 @@ def cmd_build(args) -> int:
 def cmd_bench(args) -> int:
     families = tuple(args.family) if args.family else ("ice40", "ecp5")
     out = lambda line: print(line, flush=True)  # noqa: E731
+    if args.core == "coupler":
+        from tritherm.boards.bench import COUPLER_CELLS, bench_coupler
+        try:
+            cells = tuple(int(c) for c in args.cells.split(",")) if args.cells else COUPLER_CELLS
+        except ValueError:
+            raise UserError(f"--cells takes cell counts such as 8,16,64, got {args.cells!r}") \
+                from None
+        bench_coupler(families=families, cells=cells, quick=bool(args.quick),
+                      accuracy=not args.no_accuracy, out=out)
+        return 0
+    if args.cells or args.no_accuracy:
+        raise UserError("--cells and --no-accuracy apply to `tritherm bench coupler` only")
     if args.core == "noise":
         from tritherm.boards.bench import bench_noise
         bench_noise(families=families, quick=bool(args.quick), out=out)
@@ -578,10 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
-    p.add_argument("core", choices=["ternary", "noise"])
+    p.add_argument("core", choices=["ternary", "noise", "coupler"])
     p.add_argument("--family", action="append", choices=["ice40", "ecp5"],
                    help="only this FPGA family (repeatable)")
     p.add_argument("--quick", action="store_true", help="the smallest sizes only")
+    p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
+    p.add_argument("--no-accuracy", action="store_true",
+                   help="coupler: skip the inverse accuracy runs (about 3 minutes)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("noise", help="write counter-based noise: uniform words or Gaussians",
