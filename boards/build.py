@@ -1,5 +1,5 @@
-"""Build the self-test bitstreams (ternary array, noise) for a board, through its
-amaranth-boards platform."""
+"""Build bitstreams for a board through its amaranth-boards platform (the SoC, the UART
+echo, the ternary and noise self-tests), and load them with the board's programmer."""
 
 from __future__ import annotations
 
@@ -17,17 +17,21 @@ from .report import PnrReport, format_report, read_report
 from .synth import PRE_SYNTH, SYNTH_RETRY_OPTIONS, BuildError
 
 __all__ = ["build_selftest", "build_noise_selftest", "NoiseBuildReport", "count_ring_cells",
-           "timing_message"]
+           "timing_message", "build_soc", "default_bitstream", "program_board", "NoBoardFound"]
 
 
 def timing_message(report: PnrReport, board: Board,
-                   advice: str = "build a smaller array (--lanes, --inputs)") -> str | None:
-    """One sentence when timing is not met at the board's target clock, else None."""
+                   advice: str = "build a smaller array (--lanes, --inputs)",
+                   target_hz: float | None = None) -> str | None:
+    """One sentence when timing is not met at `target_hz` (the board's self-test clock by
+    default), else None."""
     if report.timing_met:
         return None
     fmax = report.fmax_mhz
-    return (f"timing is NOT met on {board.name}: Fmax {fmax:.2f} MHz is below the "
-            f"{board.target_hz / 1e6:g} MHz clock; {advice}.")
+    target = target_hz or board.target_hz
+    reached = "nextpnr reported no clock" if fmax is None else f"Fmax {fmax:.2f} MHz is below"
+    return (f"timing is NOT met on {board.name}: {reached} the {target / 1e6:g} MHz clock; "
+            f"{advice}.")
 
 
 def build_selftest(board: str | Board, shape: TernaryArrayShape | None = None,
@@ -65,7 +69,7 @@ def build_selftest(board: str | Board, shape: TernaryArrayShape | None = None,
 
 
 def _platform_build(board: Board, top, name: str, build_dir: Path, progress,
-                    nextpnr_opts: str = "") -> PnrReport:
+                    nextpnr_opts: str = "", synth_opts: str = "") -> PnrReport:
     """Build `top` through the board's amaranth-boards platform (yosys retried with the
     options of `SYNTH_RETRY_OPTIONS`); return nextpnr's report."""
     progress(f"synthesising, placing and routing in {build_dir} (this takes minutes)...")
@@ -73,8 +77,8 @@ def _platform_build(board: Board, top, name: str, build_dir: Path, progress,
         try:
             options = dict(script_after_read=PRE_SYNTH,
                            nextpnr_opts=" ".join(["--timing-allow-fail", nextpnr_opts]).strip())
-            if extra:
-                options["synth_opts"] = extra.strip()
+            if synth_opts or extra:
+                options["synth_opts"] = " ".join([synth_opts, extra.strip()]).strip()
             board.make_platform().build(top, name=name, build_dir=str(build_dir),
                                         do_program=False, **options)
             break
@@ -87,15 +91,17 @@ def _platform_build(board: Board, top, name: str, build_dir: Path, progress,
     return read_report(build_dir / f"{name}.tim", board.family)
 
 
-def _finish(report: PnrReport, board: Board, bitstream: Path, progress, advice: str) -> None:
+def _finish(report: PnrReport, board: Board, bitstream: Path, progress, advice: str,
+            target_hz: float | None = None) -> None:
     """Print the report, the bitstream and how to load it (or why timing fails)."""
     progress(format_report(report, board.name))
     progress(f"bitstream: {bitstream}")
-    message = timing_message(report, board, advice)
+    message = timing_message(report, board, advice, target_hz)
     if message:
         progress(message)
     else:
-        progress(f"load it with: {' '.join(board.program_command(str(bitstream)))}")
+        progress(f"load it with: tritherm flash --board {board.name} --bitstream {bitstream} "
+                 f"(runs: {' '.join(board.program_command(str(bitstream)))})")
 
 
 #: A ring oscillator's LUT, as `tritherm.hdl.noise.RingOscillators` names it.
@@ -177,3 +183,140 @@ def build_noise_selftest(board: str | Board, build_dir: str | Path | None = None
     _finish(report, board, build_dir / f"{name}{board.bitstream_suffix}", progress,
             "build a smaller noise core (unroll, pipelined)")
     return report
+
+
+# --- the SoC and the echo bring-up design ---------------------------------------------------
+
+def default_bitstream(board: Board, design: str = "soc") -> Path:
+    """Where `build_soc` puts `design`'s bitstream by default:
+    ``build/<board>-<design>/<design>.bin`` (iCE40) or ``.bit`` (ECP5)."""
+    return Path("build") / f"{board.name}-{design}" / f"{design}{board.bitstream_suffix}"
+
+
+def build_soc(board: str | Board, design: str = "soc", build_dir: str | Path | None = None,
+              progress=print, config=None) -> PnrReport:
+    """Build the board top `SocTop` (the SoC, or the UART echo) and return nextpnr's report.
+
+    The clock is the board's PLL output at its design clock; timing is checked there. On
+    iCE40 yosys runs with ``-dsp`` so the coupler's multipliers go to the SB_MAC16 blocks.
+
+    Parameters
+    ----------
+    board : str or Board
+        A name from `tritherm.boards.catalog.BOARDS`.
+    design : str
+        ``"soc"`` or ``"echo"`` (`tritherm.boards.soc_top.SOC_DESIGNS`).
+    build_dir : path, optional
+        ``build/<board>-<design>`` by default; the bitstream is ``<design>.bin`` or
+        ``<design>.bit`` there (`default_bitstream`).
+    progress : callable
+        Receives one line per step.
+    config : SocConfig, optional
+        Other sizes than the board's ``soc``.
+
+    Raises `BuildError` when a tool fails.
+    """
+    from .soc_top import SocTop
+
+    board = get_board(board) if isinstance(board, str) else board
+    top = SocTop(board, design, config)
+    bitstream = default_bitstream(board, design)
+    build_dir = Path(build_dir or bitstream.parent)
+    toolchain.setup()
+    c = top.config
+    what = (f"SoC, array {c.array.lanes} lanes x {c.array.inputs} inputs (K <= "
+            f"{c.array.capacity}), coupler {c.cells} cells / {c.multipliers} multipliers, "
+            f"{c.shaper} shaper" if design == "soc" else "UART echo")
+    progress(f"{board.name}: {what}, {c.baud} baud; clock {top.pll}")
+    report = _platform_build(board, top, design, build_dir, progress,
+                             synth_opts="-dsp" if board.family == "ice40" else "")
+    advice = ("choose smaller sizes or a slower design clock in the board's SocConfig"
+              if design == "soc" else "this design is tiny: check the PLL and the toolchain")
+    _finish(report, board, build_dir / bitstream.name, progress, advice,
+            target_hz=top.config.clock_hz)
+    return report
+
+
+# --- loading a bitstream --------------------------------------------------------------------
+
+class NoBoardFound(BuildError):
+    """The programmer found no board on the USB bus; the message says what it looked for."""
+
+
+#: What openFPGALoader (and icesprog) print when the cable or bootloader is not on the bus.
+_NO_DEVICE = re.compile(r"unable to open ftdi device|device not found|not found|no dfu "
+                        r"compatible device|failed to claim cable|no device|cannot find",
+                        re.IGNORECASE)
+_NO_PERMISSION = re.compile(r"LIBUSB_ERROR_ACCESS|permission denied|insufficient permissions",
+                            re.IGNORECASE)
+
+
+def _programmer_path(board: Board) -> str:
+    tool = board.programmer.tool
+    if tool == "openFPGALoader":
+        return toolchain.require("openFPGALoader")
+    import shutil
+    found = shutil.which(tool)
+    if found is None:
+        raise toolchain.ToolMissing(
+            f"{tool} is not installed; build it from the board maker's tools (for the iCESugar: "
+            f"github.com/wuxx/icesugar, tools/), or copy the .bin onto the {board.name}'s USB "
+            f"drive")
+    return found
+
+
+def program_board(board: str | Board, bitstream: str | Path | None = None,
+                  flash: bool | None = None, progress=print) -> list[str]:
+    """Load `bitstream` into `board` with its programmer; return the command that ran.
+
+    Parameters
+    ----------
+    board : str or Board
+    bitstream : path, optional
+        The SoC's (`default_bitstream`) by default.
+    flash : bool, optional
+        True writes the SPI flash (kept at power-off), False the configuration SRAM; None
+        chooses SRAM where the board's programmer can load it, else the flash.
+    progress : callable
+        Receives the programmer's output, line by line, when it succeeds.
+
+    Raises ValueError when the bitstream is missing or the board cannot be loaded that way,
+    `tritherm.toolchain.ToolMissing` when the programmer is not installed, `NoBoardFound`
+    when it finds no board (one sentence naming the cable it looked for), and `BuildError`
+    when it fails otherwise.
+    """
+    board = get_board(board) if isinstance(board, str) else board
+    if bitstream is None:
+        bitstream = default_bitstream(board)
+        if not bitstream.exists():
+            raise ValueError(f"no bitstream at {bitstream}; build it with `tritherm build "
+                             f"--board {board.name}` or pass --bitstream FILE")
+    bitstream = Path(bitstream)
+    if not bitstream.is_file():
+        raise ValueError(f"bitstream {bitstream} does not exist")
+    if bitstream.suffix != board.bitstream_suffix:
+        raise ValueError(f"the {board.name} loads {board.bitstream_suffix} bitstreams, "
+                         f"got {bitstream}")
+    command = board.program_command(str(bitstream), flash)
+    command[0] = _programmer_path(board)
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    output = (result.stdout + "\n" + result.stderr).strip()
+    tool = board.programmer.tool
+    if result.returncode != 0:
+        if _NO_PERMISSION.search(output):
+            raise BuildError(f"{tool} found {board.programmer.looks_for} but may not open it: "
+                             f"permission denied (add a udev rule for it, or run as root)")
+        if _NO_DEVICE.search(output):
+            raise NoBoardFound(f"no board found: {tool} looked for "
+                               f"{board.programmer.looks_for} and found none")
+        raise BuildError(f"{tool} failed (exit status {result.returncode}): "
+                         f"{_last_line(output)}")
+    for line in output.splitlines():
+        if line.strip():
+            progress(line)
+    return command
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"

@@ -1,17 +1,21 @@
-"""The supported boards: FPGA, platform, clock, LEDs, programmer and self-test size.
+"""The supported boards: FPGA, platform, clocks and PLL, UART, LEDs, programmer, sizes.
 
-Every board is an `amaranth-boards` platform plus what tritherm needs to know beside it.
-`get_board` looks one up by name; `boards_table` prints them all for ``tritherm boards``.
+Every board is an `amaranth-boards` platform plus what tritherm needs to know beside it:
+the design clock its SoC runs at (and the PLL setting that makes it), where its UART is,
+how its bitstream is loaded, and the `SocConfig` sized for its FPGA. `get_board` looks one
+up by name; `boards_table` prints them all for ``tritherm boards``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 
+from tritherm.firmware.config import SocConfig
 from tritherm.formats import TernaryArrayShape
 
-__all__ = ["Led", "Board", "BOARDS", "get_board", "boards_table", "FAMILY_DEVICES"]
+__all__ = ["Led", "SerialPins", "Programmer", "Board", "BOARDS", "get_board", "boards_table", "FAMILY_DEVICES"]
 
 #: Cell-type capacity of the two FPGA parts the benchmarks target (nextpnr's names).
 FAMILY_DEVICES = {
@@ -35,6 +39,75 @@ class Led:
 
 
 @dataclass(frozen=True)
+class SerialPins:
+    """Where a board's UART is: the FPGA pins of its ``uart`` resource and what is on the
+    other end.
+
+    Attributes
+    ----------
+    rx, tx : str
+        The FPGA's receive and transmit pins, as the platform names them.
+    bridge : str
+        The USB-UART (or adapter) on the other end.
+    port : str
+        The serial port it usually appears as on Linux.
+    connector : tuple or None
+        When amaranth-boards has no ``uart`` resource for the board: the connector
+        (name, number) whose pins `rx` and `tx` are; `Board.make_platform` adds the
+        resource.
+    """
+
+    rx: str
+    tx: str
+    bridge: str
+    port: str
+    connector: tuple[str, int] | None = None
+
+    def __str__(self):
+        where = f"{self.connector[0]}{self.connector[1]}:" if self.connector else ""
+        return f"rx {where}{self.rx}, tx {where}{self.tx}"
+
+
+@dataclass(frozen=True)
+class Programmer:
+    """How a bitstream gets onto a board.
+
+    Attributes
+    ----------
+    tool : str
+        The program (a `tritherm.toolchain` tool name, or one it does not ship).
+    args : tuple of str
+        Arguments before the mode and the file (``-b ulx3s``).
+    sram, flash : tuple of str or None
+        Mode arguments that load the configuration SRAM (lost at power-off) or write the
+        SPI flash; None when this programmer cannot do that on this board.
+    looks_for : str
+        The cable or bootloader it searches the USB bus for, for the "no board found"
+        sentence.
+    """
+
+    tool: str
+    args: tuple[str, ...]
+    sram: tuple[str, ...] | None
+    flash: tuple[str, ...] | None
+    looks_for: str
+
+    def command(self, bitstream: str, flash: bool | None = None,
+                board: str = "this board") -> list[str]:
+        """The command line that loads `bitstream`: into SRAM, or the flash when `flash`
+        is true (None: SRAM where the board can, else the flash). ValueError when `board`
+        cannot be loaded that way."""
+        if flash is None:
+            flash = self.sram is None
+        mode = self.flash if flash else self.sram
+        if mode is None:
+            where, other = ("its flash", "--sram") if flash else ("its SRAM", "--flash")
+            raise ValueError(f"{self.tool} cannot load {board}'s bitstream into {where}; "
+                             f"use {other}")
+        return [self.tool, *self.args, *mode, bitstream]
+
+
+@dataclass(frozen=True)
 class Board:
     """One supported board.
 
@@ -51,14 +124,22 @@ class Board:
     clock_hz : float
         Frequency of the board's default clock.
     pass_led, fail_led, heartbeat_led : Led
-        Where the self-test shows its verdict and that it is alive.
-    programmer : tuple of str
-        The command line that loads a bitstream, without the file (openFPGALoader where it
-        supports the board).
+        Where the self-test shows its verdict and that it is alive; the SoC shows
+        "coupler running" on `pass_led` and "a sticky flag is set" on `fail_led`.
+    programmer : Programmer
+        How a bitstream is loaded (SRAM and flash commands, the cable it looks for).
     selftest_shape : TernaryArrayShape
         Default array size for the self-test bitstream (fits with room to spare).
+    uart : SerialPins
+        The SoC's serial port.
+    soc : SocConfig
+        What the board's SoC holds; its ``clock_hz`` is the design clock.
+    pll_pad : bool
+        iCE40: the board clock arrives on the PLL's own pad (``SB_PLL40_PAD``).
     bitstream_suffix : str
         Extension of the file the programmer loads.
+    note : str
+        Anything a user must know about the board.
     """
 
     name: str
@@ -70,25 +151,54 @@ class Board:
     pass_led: Led
     fail_led: Led
     heartbeat_led: Led
-    programmer: tuple[str, ...]
+    programmer: Programmer
     selftest_shape: TernaryArrayShape
+    uart: SerialPins
+    soc: SocConfig
+    pll_pad: bool = False
     bitstream_suffix: str = ".bit"
     note: str = ""
 
     @property
     def target_hz(self) -> float:
-        """Design clock target: the board clock (the self-test needs no PLL)."""
+        """Self-test clock target: the board clock (the self-tests need no PLL)."""
         return self.clock_hz
 
+    @property
+    def design_hz(self) -> float:
+        """The SoC's design clock, made by the PLL from the board clock."""
+        return self.soc.clock_hz
+
+    @property
+    def pll(self):
+        """The PLL setting that makes `design_hz` from `clock_hz` exactly
+        (`tritherm.boards.clocking.solve_pll`)."""
+        return _solve_pll(self.family, self.clock_hz, self.design_hz)
+
     def make_platform(self):
-        """Instantiate the amaranth-boards platform (imported only when asked for)."""
+        """Instantiate the amaranth-boards platform (imported only when asked for), with
+        the UART resource added where the platform has none."""
         module_name, class_name = self.platform.split(":")
         module = importlib.import_module(module_name)
-        return getattr(module, class_name)()
+        platform = getattr(module, class_name)()
+        if self.uart.connector is not None:
+            from amaranth.build import Attrs
+            from amaranth_boards.resources import UARTResource
+            attrs = (Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP") if self.family == "ecp5"
+                     else Attrs(IO_STANDARD="SB_LVCMOS", PULLUP=1))
+            platform.add_resources([UARTResource(0, rx=self.uart.rx, tx=self.uart.tx,
+                                                 conn=self.uart.connector, attrs=attrs)])
+        return platform
 
-    def program_command(self, bitstream: str) -> list[str]:
-        """The command line that loads `bitstream` into the board."""
-        return [*self.programmer, bitstream]
+    def program_command(self, bitstream: str, flash: bool | None = None) -> list[str]:
+        """The command line that loads `bitstream` (see `Programmer.command`)."""
+        return self.programmer.command(bitstream, flash, f"the {self.name}")
+
+
+@functools.lru_cache(maxsize=None)
+def _solve_pll(family: str, f_in: float, target: float):
+    from .clocking import solve_pll
+    return solve_pll(family, f_in, target, tolerance=0.0)
 
 
 # Self-test array sizes that leave room for the ROMs and build in a minute or two
@@ -97,38 +207,83 @@ _SMALL = TernaryArrayShape(lanes=4, inputs=5, max_k=60)        # iCE40UP5K, ECP5
 _MEDIUM = TernaryArrayShape(lanes=4, inputs=10, max_k=100)     # ECP5-25F/45F
 _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 
+# SoC sizes per FPGA: the ternary array beside the coupler's 8 cells. The iCE40UP5K's 8
+# DSPs hold 4 multipliers + 1 (the coupler) + 2 (the ICDF shaper); the ECP5s have DSPs to
+# spare for 8 multipliers. Design clocks: 24 MHz from 12 MHz (iCE40), 50 MHz from 25 MHz
+# (ULX3S), 48 MHz from the OrangeCrab's 48 MHz (a 1:1 PLL, for the same lock-gated reset).
+_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=4, inputs=5, max_k=60), cells=8,
+                      multipliers=4, shaper="icdf", clock_hz=24e6)
+_SOC_ECP5 = {
+    "12F": TernaryArrayShape(lanes=4, inputs=10, max_k=100),
+    "25F": TernaryArrayShape(lanes=8, inputs=10, max_k=200),
+    "45F": TernaryArrayShape(lanes=16, inputs=10, max_k=200),
+    "85F": TernaryArrayShape(lanes=16, inputs=10, max_k=200),
+}
+
+
+def _soc_ecp5(size: str, clock_hz: float) -> SocConfig:
+    return SocConfig(array=_SOC_ECP5[size], cells=8, multipliers=8 if size != "12F" else 4,
+                     shaper="icdf", clock_hz=clock_hz)
+
+
 _ULX3S_LEDS = dict(pass_led=Led("led", 1), fail_led=Led("led", 0), heartbeat_led=Led("led", 7))
 _CRAB_LEDS = dict(pass_led=Led("rgb_led", 0, "g"), fail_led=Led("rgb_led", 0, "r"),
                   heartbeat_led=Led("rgb_led", 0, "b"))
+
+_ULX3S_PROGRAMMER = Programmer("openFPGALoader", ("-b", "ulx3s"), sram=("-m",),
+                               flash=("-f",), looks_for="the ULX3S's FT231X (ftdi 0403:6015)")
+_ULX3S_UART = SerialPins(rx="M1", tx="L4", bridge="FT231X USB-UART (the US1 port)",
+                         port="/dev/ttyUSB0")
 
 
 def _ulx3s(size: str, shape: TernaryArrayShape) -> Board:
     return Board(
         f"ulx3s-{size.lower()}", "ecp5", f"LFE5U-{size}", "BG381",
         f"amaranth_boards.ulx3s:ULX3S_{size}_Platform", 25e6, **_ULX3S_LEDS,
-        programmer=("openFPGALoader", "-b", "ulx3s"), selftest_shape=shape)
+        programmer=_ULX3S_PROGRAMMER, selftest_shape=shape, uart=_ULX3S_UART,
+        soc=_soc_ecp5(size, 50e6))
 
 
 def _orangecrab(size: str, shape: TernaryArrayShape) -> Board:
     return Board(
         "orangecrab" if size == "25F" else f"orangecrab-{size.lower()}", "ecp5",
         f"LFE5U-{size}", "MG285", f"tritherm.boards.platforms:OrangeCrab{size}Platform",
-        48e6, **_CRAB_LEDS, programmer=("openFPGALoader", "-b", "orangeCrab"), selftest_shape=shape,
-        note="r0.2; loaded over USB DFU (hold the button while plugging in)")
+        48e6, **_CRAB_LEDS, selftest_shape=shape,
+        programmer=Programmer("openFPGALoader", ("-b", "orangeCrab"), sram=None, flash=(),
+                              looks_for="the OrangeCrab's DFU bootloader (usb 1209:5af0)"),
+        uart=SerialPins(rx="0", tx="1", connector=("io", 0),
+                        bridge="a 3.3 V USB-UART adapter on the Feather header (its TX to "
+                               "pin 0, its RX to pin 1, GND to GND)",
+                        port="/dev/ttyUSB0"),
+        soc=_soc_ecp5(size, 48e6),
+        note="r0.2; loaded over USB DFU (hold the button while plugging in); its USB is the "
+             "FPGA's own, with no USB-UART: the SoC's UART is on Feather pins 0 (rx) and 1 "
+             "(tx), for an external 3.3 V adapter")
 
 
 BOARDS: dict[str, Board] = {board.name: board for board in (
     Board("icebreaker", "ice40", "iCE40UP5K", "SG48",
           "tritherm.boards.platforms:ICEBreakerPlatform", 12e6,
-          pass_led=Led("led_g", 0), fail_led=Led("led_r", 0),
-          heartbeat_led=Led("led_g", 1), programmer=("openFPGALoader", "-b", "ice40_generic"),
-          selftest_shape=_SMALL, bitstream_suffix=".bin",
-          note="heartbeat on the snap-off PMOD's LED2"),
+          pass_led=Led("led_g", 0), fail_led=Led("led_r", 0), heartbeat_led=Led("led_g", 1),
+          programmer=Programmer("openFPGALoader", ("-b", "ice40_generic"), sram=("-m",),
+                                flash=("-f",),
+                                looks_for="the iCEBreaker's FT2232H (ftdi 0403:6010)"),
+          selftest_shape=_SMALL,
+          uart=SerialPins(rx="6", tx="9", bridge="FT2232H channel B", port="/dev/ttyUSB1"),
+          soc=_SOC_UP5K, pll_pad=True, bitstream_suffix=".bin",
+          note="heartbeat on the snap-off PMOD's LED2; the FT2232H's channel A programs, "
+               "channel B (the second serial port) is the UART"),
     Board("icesugar", "ice40", "iCE40UP5K", "SG48",
           "amaranth_boards.icesugar:ICESugarPlatform", 12e6,
           pass_led=Led("led_g", 0), fail_led=Led("led_r", 0), heartbeat_led=Led("led_b", 0),
-          programmer=("icesprog",), selftest_shape=_SMALL, bitstream_suffix=".bin",
-          note="openFPGALoader cannot reach its iCELink; use icesprog or copy to its USB drive"),
+          programmer=Programmer("icesprog", (), sram=None, flash=(),
+                                looks_for="the iCESugar's iCELink (usb 1d50:602b)"),
+          selftest_shape=_SMALL,
+          uart=SerialPins(rx="4", tx="6", bridge="the iCELink's USB serial port",
+                          port="/dev/ttyACM0"),
+          soc=_SOC_UP5K, pll_pad=True, bitstream_suffix=".bin",
+          note="openFPGALoader cannot reach its iCELink; use icesprog (it writes the flash) "
+               "or copy the .bin to the iCELink's USB drive"),
     _ulx3s("12F", _SMALL),
     _ulx3s("25F", _MEDIUM),
     _ulx3s("45F", _MEDIUM),
@@ -148,12 +303,19 @@ def get_board(name: str) -> Board:
 
 
 def boards_table() -> str:
-    """A printable table of the supported boards (name, FPGA, clock, LEDs, programmer)."""
-    header = ("board", "FPGA", "clock", "LEDs pass/fail/alive", "program with")
-    rows = [(b.name, f"{b.device}-{b.package}", f"{b.clock_hz / 1e6:g} MHz",
-             f"{b.pass_led}/{b.fail_led}/{b.heartbeat_led}",
-             " ".join(b.program_command(f"FILE{b.bitstream_suffix}")))
-            for b in BOARDS.values()]
+    """A printable table of the supported boards: FPGA, clocks, UART, SoC size, LEDs,
+    and how a bitstream is loaded."""
+    header = ("board", "FPGA", "clock -> design", "UART (FPGA pins)", "SoC array, cells",
+              "LEDs pass/fail/alive", "program with")
+    rows = []
+    for b in BOARDS.values():
+        soc = b.soc
+        rows.append((b.name, f"{b.device}-{b.package}",
+                     f"{b.clock_hz / 1e6:g} -> {b.design_hz / 1e6:g} MHz",
+                     f"{b.uart}, {b.uart.port}",
+                     f"{soc.array.lanes}x{soc.array.inputs}, {soc.cells}/{soc.multipliers}",
+                     f"{b.pass_led}/{b.fail_led}/{b.heartbeat_led}",
+                     " ".join(b.program_command(f"FILE{b.bitstream_suffix}"))))
     return format_table(header, rows)
 
 

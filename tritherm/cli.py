@@ -398,9 +398,14 @@ BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
 
 def cmd_build(args) -> int:
     from tritherm.boards.catalog import get_board
+    if args.target is None:
+        return _build_soc(args)
+    if args.design is not None:
+        raise UserError("--design chooses what the SoC build holds; leave out the target "
+                        f"{args.target!r} to use it")
     if args.target not in BUILD_TARGETS:
         raise UserError(f"unknown build target {args.target!r}; available: "
-                        f"{', '.join(BUILD_TARGETS)}")
+                        f"{', '.join(BUILD_TARGETS)}, or none for the SoC")
     board = get_board(args.board)
     if args.target == "noise-selftest":
         if args.lanes or args.inputs or args.max_k:
@@ -417,6 +422,27 @@ def cmd_build(args) -> int:
                                   args.max_k or default.max_k)
     report = build_selftest(board, shape=shape, build_dir=args.build_dir)
     return 0 if report.timing_met else 1
+
+
+def _build_soc(args) -> int:
+    from tritherm.boards.build import build_soc
+    from tritherm.boards.soc_top import SOC_DESIGNS
+    if args.lanes or args.inputs or args.max_k:
+        raise UserError("--lanes, --inputs and --max-k apply to ternary-selftest only "
+                        "(the SoC's sizes are the board's; see `tritherm boards`)")
+    design = args.design or "soc"
+    if design not in SOC_DESIGNS:
+        raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
+    report = build_soc(args.board, design, build_dir=args.build_dir)
+    return 0 if report.timing_met else 1
+
+
+def cmd_flash(args) -> int:
+    from tritherm.boards.build import program_board
+    flash = True if args.flash else False if args.sram else None
+    command = program_board(args.board, args.bitstream, flash)
+    print(f"loaded: {' '.join(command)}")
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -580,14 +606,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shape_options(q)
     q.set_defaults(func=cmd_sim_ternary)
 
-    p = sub.add_parser("build", help="build a bitstream for a board")
-    p.add_argument("target", help="what to build: ternary-selftest or noise-selftest")
+    p = sub.add_parser("build", help="build a bitstream for a board: the SoC, or a self-test")
+    p.add_argument("target", nargs="?", default=None,
+                   help="ternary-selftest or noise-selftest; leave out for the SoC")
     p.add_argument("--board", required=True, help="board name (see `tritherm boards`)")
-    p.add_argument("--build-dir", default=None, help="where the tool outputs go")
+    p.add_argument("--design", help="without a target: soc (the default) or echo (a UART "
+                                    "loopback, to bring up a board)")
+    p.add_argument("--build-dir", "--out", dest="build_dir", default=None,
+                   help="where the tool outputs go (default build/<board>-<design>)")
     p.add_argument("--lanes", type=int, help="array lanes (default: the board's size)")
     p.add_argument("--inputs", type=int, help="activations per cycle")
     p.add_argument("--max-k", type=int, help="longest dot product")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("flash", help="load a bitstream into a board (openFPGALoader, icesprog)")
+    p.add_argument("--board", required=True, help="board name (see `tritherm boards`)")
+    p.add_argument("--bitstream", help="the file to load (default: the SoC built by "
+                                       "`tritherm build --board B`)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--sram", action="store_true",
+                      help="load the configuration SRAM (lost at power-off; the default "
+                           "where the board can)")
+    mode.add_argument("--flash", action="store_true", help="write the SPI flash (kept)")
+    p.set_defaults(func=cmd_flash)
 
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
     p.add_argument("core", choices=["ternary", "noise", "coupler"])
