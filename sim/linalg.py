@@ -21,9 +21,13 @@ Results are un-scaled with the kT the quantised registers realise
 (`CouplerProgram.physical`), so they estimate the inverse of the *quantised* A, which the
 input checks keep within 1% of A^-1.
 
-Backends: ``"golden"`` (the bit-exact `CouplerModel`, numpy) and ``"rtl"`` (the Verilog
+Backends: ``"golden"`` (the bit-exact `CouplerModel`, numpy), ``"rtl"`` (the Verilog
 core on Verilator through `tritherm.sim.coupler_bench.run_jobs`, at most
-`RTL_MAX_SAMPLES` samples); for the same arguments both give the same samples bit for bit.
+`RTL_MAX_SAMPLES` samples) and ``"board"`` (the coupler of a SoC, on a board or simulated,
+through a `tritherm.firmware.Device` passed as ``device=``; a problem smaller than the
+coupler leaves its other cells uncoupled); for the same arguments all give the same
+samples bit for bit. Only how the samples are produced differs: the scaling, the plan and
+the statistics are shared.
 """
 
 from __future__ import annotations
@@ -143,17 +147,17 @@ def _check_count(n, backend: str) -> int:
     return n
 
 
-def _check_backend(backend: str) -> None:
-    if backend == "board":
-        _fail("the board backend is not available yet; use backend='golden' or 'rtl'")
+def _check_backend(backend: str, device) -> None:
     if backend not in BACKENDS:
-        _fail(f"backend must be 'golden' or 'rtl', got {backend!r}")
+        _fail(f"backend must be 'golden', 'rtl' or 'board', got {backend!r}")
+    if backend == "board" and device is None:
+        _fail("the board backend needs a device (device=tritherm.firmware.open_device(port))")
 
 
 def prepare(A, b=None, *, kind: str = "inverse", seed: int = 1, kT=None, burn_in=None,
-            thin=None) -> _Plan:
+            thin=None, shaper: str = "icdf") -> _Plan:
     """Check and scale (A, b) into a `CouplerProgram` (see the module docstring); `kind`
-    is "inverse", "solve" or "sample" (how x is scaled)."""
+    is "inverse", "solve" or "sample" (how x is scaled); `shaper` is the noise source's."""
     fmt = COUPLER_FORMAT
     A = _check_matrix(A)
     d = len(A)
@@ -237,7 +241,8 @@ def prepare(A, b=None, *, kind: str = "inverse", seed: int = 1, kT=None, burn_in
 
     def build(bs):
         return CouplerProgram.from_physical(As, bs, target, hshift, "underdamped", gamma,
-                                            thin=thin, seed=int(seed), fmt=fmt)
+                                            thin=thin, seed=int(seed), shaper=shaper,
+                                            fmt=fmt)
 
     program = build(None)
     kT_eff = program.physical()["kT"]
@@ -309,13 +314,29 @@ def _run_rtl(plan: _Plan, n: int, progress) -> CouplerSamples:
                           np.array([s["p"] for s in decoded], dtype=np.int64))
 
 
-def _simulate(A, b, n, kind, backend, seed, kT, burn_in, thin, progress):
-    _check_backend(backend)
+def _run_board(plan: _Plan, n: int, progress, device) -> CouplerSamples:
+    cells = device.identity.cells
+    if plan.program.cells > cells:
+        _fail(f"A is {plan.program.cells} x {plan.program.cells} but the device's coupler "
+              f"has {cells} cells")
+    device.configure_coupler(plan.program)
+    # One run of burn-in and samples: the samples after the burn-in are the golden model's.
+    raw = device.sample(plan.burn_in + n * plan.thin, progress)
+    if len(raw) < n:
+        _fail(f"the device sent {len(raw)} samples, fewer than the {n} asked for")
+    return raw
+
+
+def _simulate(A, b, n, kind, backend, seed, kT, burn_in, thin, progress, device=None):
+    _check_backend(backend, device)
     n = _check_count(n, backend)
-    plan = prepare(A, b, kind=kind, seed=seed, kT=kT, burn_in=burn_in, thin=thin)
+    shaper = device.identity.shaper if backend == "board" else "icdf"
+    plan = prepare(A, b, kind=kind, seed=seed, kT=kT, burn_in=burn_in, thin=thin,
+                   shaper=shaper)
     start = time.perf_counter()
-    if backend == "golden":
-        raw = _run_golden(plan, n, progress)
+    if backend in ("golden", "board"):
+        raw = (_run_golden(plan, n, progress) if backend == "golden"
+               else _run_board(plan, n, progress, device))
         raw = CouplerSamples(*(getattr(raw, k)[-n:] for k in ("seq", "flags", "x", "p")))
     else:
         raw = _run_rtl(plan, n, progress)
@@ -348,12 +369,12 @@ def _covariance(plan, xs):
 
 
 def inverse(A, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=None,
-            burn_in=None, thin=None, progress=None) -> LinalgResult:
+            burn_in=None, thin=None, progress=None, device=None) -> LinalgResult:
     """A^-1 of a symmetric positive definite A from `n` coupler samples: the sample
     covariance of x over kT (see the module docstring). `progress(done, total)` (steps) is
-    called during long runs."""
+    called during long runs; `device` is the board backend's `tritherm.firmware.Device`."""
     plan, raw, xs, seconds = _simulate(A, None, n, "inverse", backend, seed, kT, burn_in,
-                                       thin, progress)
+                                       thin, progress, device)
     S, tau, se = _covariance(plan, xs)
     unscale = 1 / (plan.kT * plan.alpha)
     exact = np.linalg.inv(_check_matrix(A))
@@ -361,13 +382,13 @@ def inverse(A, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=Non
 
 
 def solve(A, b, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=None,
-          burn_in=None, thin=None, progress=None) -> LinalgResult:
+          burn_in=None, thin=None, progress=None, device=None) -> LinalgResult:
     """x with A x = b (A symmetric positive definite) from `n` coupler samples: the sample
     mean of x, scaled back."""
     if b is None:
         _fail("solve needs a right-hand side b")
     plan, raw, xs, seconds = _simulate(A, b, n, "solve", backend, seed, kT, burn_in, thin,
-                                       progress)
+                                       progress, device)
     tau = np.atleast_1d(np.maximum(integrated_autocorrelation_time(xs), 1.0))
     se = np.sqrt(xs.var(axis=0, ddof=1) * tau / len(xs)) * plan.beta
     exact = np.linalg.solve(_check_matrix(A), np.asarray(b, dtype=float).ravel())
@@ -376,12 +397,12 @@ def solve(A, b, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=No
 
 
 def sample(A, n: int, b=None, *, backend: str = "golden", seed: int = 1, kT=None,
-           burn_in=None, thin=None, progress=None) -> LinalgResult:
+           burn_in=None, thin=None, progress=None, device=None) -> LinalgResult:
     """`n` draws (n x d) of N(A^-1 b, A^-1) (b = None: zero mean) from the coupler.
     ``exact``, ``standard_error`` and ``relative_error`` describe the draws' covariance
     against A^-1."""
     plan, raw, xs, seconds = _simulate(A, b, n, "sample", backend, seed, kT, burn_in, thin,
-                                       progress)
+                                       progress, device)
     draws = xs * plan.beta
     S, tau, se = _covariance(plan, draws)
     exact = np.linalg.inv(_check_matrix(A))

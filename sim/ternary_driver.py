@@ -111,14 +111,17 @@ def _run_cocotb(shape, jobs, traffic, simulator, vcd):
         return pickle.loads((scratch / "results.pickle").read_bytes())
 
 
-def run_matrix(weights, activations, shape: TernaryArrayShape, simulator: str = "amaranth",
+def run_matrix(weights, activations, shape: TernaryArrayShape, simulator="amaranth",
                vcd: str | os.PathLike | None = None, traffic: Traffic | None = None) -> MatrixRun:
     """Compute ``W @ x`` on the simulated array and compare it with the golden model.
 
-    `weights` is N x K ternary, `activations` K or B x K int8. Returns a `MatrixRun` whose
-    result has the activations' batch shape: (N,) or (B, N), int64.
+    `weights` is N x K ternary, `activations` K or B x K int8. `simulator` is one of
+    `SIMULATORS`, or a callable ``(shape, jobs) -> outputs`` (B x lanes result words per
+    `TernaryJob`) that runs the tiles elsewhere, such as `tritherm.firmware.Device.run_jobs`
+    on a board. Returns a `MatrixRun` whose result has the activations' batch shape: (N,)
+    or (B, N), int64.
     """
-    if simulator not in SIMULATORS:
+    if not callable(simulator) and simulator not in SIMULATORS:
         raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, got {simulator!r}")
     w = check_ternary(weights)
     x = check_int8(activations)
@@ -129,7 +132,9 @@ def run_matrix(weights, activations, shape: TernaryArrayShape, simulator: str = 
     tiles = plan_tiles(shape, *w.shape)
     jobs = _jobs(shape, w, x2, tiles)
     traffic = traffic or Traffic(gap=0.0, stall=0.0)
-    if simulator == "amaranth":
+    if callable(simulator):
+        outputs = simulator(shape, jobs)
+    elif simulator == "amaranth":
         outputs = run_jobs_amaranth(shape, jobs, traffic, vcd)
     else:
         outputs = _run_cocotb(shape, jobs, traffic, simulator, vcd)

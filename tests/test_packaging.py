@@ -16,7 +16,8 @@ def test_wheel_holds_the_layout(tmp_path):
     for expected in ("tritherm/cli.py", "tritherm/toolchain.py", "tritherm/formats.py",
                      "tritherm/hdl/ternary/array.py", "tritherm/sim/golden/bitlinear.py",
                      "tritherm/sim/verilator_lint.vlt", "tritherm/sim/cocotb_jobs.py",
-                     "tritherm/boards/catalog.py", "tritherm/firmware/__init__.py"):
+                     "tritherm/boards/catalog.py", "tritherm/firmware/__init__.py",
+                     "tritherm/firmware/sim_harness.cpp"):
         assert expected in names, f"{expected} missing from {wheel.name}"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tritherm = tritherm.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

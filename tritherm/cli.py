@@ -76,11 +76,8 @@ def _load_int_array(path: str, what: str):
     return array
 
 
-def cmd_sim_ternary(args) -> int:
-    import numpy as np
-
+def _ternary_inputs(args):
     from tritherm.sim.golden import check_int8, check_ternary
-    from tritherm.sim.ternary_driver import run_matrix
     weights = check_ternary(_load_int_array(args.weights, "weights"))
     activations = check_int8(_load_int_array(args.activations, "activations"))
     if weights.ndim != 2:
@@ -90,14 +87,32 @@ def cmd_sim_ternary(args) -> int:
     if activations.shape[-1] != weights.shape[1]:
         raise UserError(f"activations have K = {activations.shape[-1]} but weights have "
                         f"K = {weights.shape[1]}")
+    return weights, activations
+
+
+def cmd_sim_ternary(args) -> int:
+    from tritherm.sim.ternary_driver import run_matrix
+    weights, activations = _ternary_inputs(args)
+    if args.backend == "board":
+        if args.vcd:
+            raise UserError("--vcd needs --backend sim (a board leaves no waveform)")
+        with _open_device(args) as device:
+            return _matvec_on_device(device, weights, activations, args)
+    _no_port_without_board(args)
     shape = _shape(args)
     print(f"simulating {weights.shape[0]}x{weights.shape[1]} ternary weights x "
           f"{activations.shape} int8 activations on {args.simulator}, array {shape}",
           flush=True)
     run = run_matrix(weights, activations, shape, args.simulator, vcd=args.vcd)
+    return _matrix_report(run, args)
+
+
+def _matrix_report(run, args) -> int:
+    import numpy as np
+    vcd = getattr(args, "vcd", None)
     np.save(args.out, run.result.astype(np.int32))
     print(f"{run.tiles} tiles; results written to {args.out}"
-          + (f"; waveform in {args.vcd}" if args.vcd else ""))
+          + (f"; waveform in {vcd}" if vcd else ""))
     if run.mismatch:
         print(f"FAIL: first mismatch at {run.mismatch}")
         return 1
@@ -446,6 +461,10 @@ def cmd_flash(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.core == "coupler-stats":
+        return _bench_coupler_stats(args)
+    if args.samples or args.backend or args.plot or args.seed:
+        raise UserError("--samples, --backend, --plot and --seed apply to coupler-stats only")
     families = tuple(args.family) if args.family else ("ice40", "ecp5")
     out = lambda line: print(line, flush=True)  # noqa: E731
     if args.core == "coupler":
@@ -508,10 +527,8 @@ def _load_array(path: str, what: str):
     return array
 
 
-def cmd_linalg(args) -> int:
-    import numpy as np
-    from tritherm.sim import linalg
-
+def _linalg_inputs(args):
+    """--samples, --seed, --matrix and --rhs of linalg and run sample."""
     try:
         samples = int(args.samples)
     except ValueError:
@@ -524,24 +541,44 @@ def cmd_linalg(args) -> int:
     b = None
     if args.rhs is not None:
         b = _load_array(args.rhs, "right-hand side").ravel()
-    if args.op == "solve" and b is None:
-        raise UserError("solve needs --rhs b.npy or b.csv")
-    if args.op == "inv" and b is not None:
-        raise UserError("inv takes no --rhs")
-    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
-        raise UserError(f"--out must name a .npy or .csv file, got {args.out}")
+    return samples, seed, A, b
+
+
+def _step_progress(label: str):
+    """A `progress(done, total)` that shows steps on stderr once a run takes 2 s."""
     start, shown = time.monotonic(), [0.0, False]
 
     def progress(done, total):
         now = time.monotonic()
         if now - start >= 2 and (now - shown[0] >= 1 or done == total):
             shown[0], shown[1] = now, True
-            print(f"\r{args.op}: {done}/{total} steps ({100 * done / total:.0f}%)", end="",
+            print(f"\r{label}: {done}/{total} steps ({100 * done / total:.0f}%)", end="",
                   file=sys.stderr, flush=True)
         if done == total and shown[1]:
             print(file=sys.stderr)
+    return progress
 
-    kwargs = dict(backend=args.backend, seed=seed, progress=progress)
+
+def cmd_linalg(args) -> int:
+    samples, seed, A, b = _linalg_inputs(args)
+    if args.op == "solve" and b is None:
+        raise UserError("solve needs --rhs b.npy or b.csv")
+    if args.op == "inv" and b is not None:
+        raise UserError("inv takes no --rhs")
+    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
+        raise UserError(f"--out must name a .npy or .csv file, got {args.out}")
+    if args.backend != "board":
+        _no_port_without_board(args)
+        return _linalg(args, A, b, samples, seed, None)
+    with _open_device(args) as device:
+        return _linalg(args, A, b, samples, seed, device)
+
+
+def _linalg(args, A, b, samples, seed, device) -> int:
+    import numpy as np
+    from tritherm.sim import linalg
+    kwargs = dict(backend=args.backend, seed=seed, progress=_step_progress(args.op),
+                  device=device)
     if args.op == "inv":
         result = linalg.inverse(A, samples, **kwargs)
     elif args.op == "solve":
@@ -574,6 +611,261 @@ def cmd_linalg(args) -> int:
     return 0
 
 
+# --- run: drive a SoC over its serial port, or the simulated SoC --------------------------
+
+RUN_HELP = """\
+Drive a tritherm SoC: a board over its USB-UART (--port /dev/ttyUSB1), or the same SoC
+simulated by Verilator (--port sim). --board checks the device against that board's SoC
+(and simulates that SoC with --port sim; without it, the small simulation SoC).
+
+  identify   the identity registers: sizes, formats, clock, baud, protocol version
+  flags      sticky flags, saturated cells and error counters (--clear clears them)
+  noise      raw Gaussian samples of the coupler's noise source
+  matvec     W @ x on the ternary array, checked against the golden model
+  sample     coupler draws of N(A^-1 b, A^-1), checked bit for bit against the golden model
+
+Examples:
+  tritherm run --port sim identify
+  tritherm run --board icebreaker --port /dev/ttyUSB1 matvec --weights W.npy \\
+      --activations x.npy --out y.npy"""
+
+
+def _no_port_without_board(args) -> None:
+    if getattr(args, "port", None) or getattr(args, "board", None):
+        raise UserError("--port and --board go with --backend board")
+
+
+def _open_device(args):
+    """The device on --port (a serial port, or sim), checked against --board's SoC."""
+    from tritherm.firmware.device import open_device
+    if not getattr(args, "port", None):
+        raise UserError("--backend board needs --port: the board's serial port (such as "
+                        "/dev/ttyUSB1), or sim for the simulated SoC")
+    config, what = None, "the SoC expected"
+    if getattr(args, "board", None):
+        from tritherm.boards.catalog import get_board
+        board = get_board(args.board)
+        config, what = board.soc, f"the {board.name} SoC"
+    return open_device(args.port, config, what=what,
+                       progress=lambda text: print(f"{text} ...", file=sys.stderr, flush=True))
+
+
+def cmd_run(args) -> int:
+    actions = {"identify": _run_identify, "flags": _run_flags, "noise": _run_noise,
+               "matvec": _run_matvec, "sample": _run_sample}
+    with _open_device(args) as device:
+        return actions[args.action](device, args)
+
+
+def _run_identify(device, args) -> int:
+    print(f"{device.transport.description}: tritherm SoC")
+    print(_table(("register", "value"), device.identity.rows()))
+    return 0
+
+
+def _run_flags(device, args) -> int:
+    report = device.flags(clear=args.clear)
+    print(_table(("flag", "value"), report.rows()))
+    if args.clear:
+        print("cleared the flags and counters shown")
+    return 0
+
+
+def _run_noise(device, args) -> int:
+    from tritherm.formats import (COUPLER_REG_SEED, COUPLER_REGION_SCALAR, NOISE_FORMAT,
+                                  coupler_address)
+    beats = _count(args.beats, "beats")
+    if args.seed is not None:
+        device.configure_coupler([(coupler_address(COUPLER_REGION_SCALAR, COUPLER_REG_SEED),
+                                   _seed(args.seed))])
+    values = device.noise(beats)
+    for row in values:
+        print(" ".join(f"{v:6d}" for v in row))
+    sigmas = values / NOISE_FORMAT.one
+    print(f"{values.size} samples ({beats} beats x {values.shape[1]} cells, "
+          f"{NOISE_FORMAT.one} = one sigma): mean {sigmas.mean():+.3f}, "
+          f"sd {sigmas.std():.3f} sigma")
+    return 0
+
+
+def _run_matvec(device, args) -> int:
+    weights, activations = _ternary_inputs(args)
+    return _matvec_on_device(device, weights, activations, args)
+
+
+def _matvec_on_device(device, weights, activations, args) -> int:
+    shape = device.identity.array
+    print(f"running {weights.shape[0]}x{weights.shape[1]} ternary weights x "
+          f"{activations.shape} int8 activations on {device.transport.description}, "
+          f"array {shape}", flush=True)
+    return _matrix_report(device.matmul(weights, activations), args)
+
+
+def _run_sample(device, args) -> int:
+    import numpy as np
+    from tritherm.sim import linalg
+    samples, seed, A, b = _linalg_inputs(args)
+    if args.out and Path(args.out).suffix.lower() != ".npy":
+        raise UserError(f"--out must name a .npy file, got {args.out}")
+    result = linalg.sample(A, samples, b, backend="board", device=device, seed=seed,
+                           progress=_step_progress("sample"))
+    golden = linalg.sample(A, samples, b, backend="golden", seed=seed)
+    if args.out:
+        np.save(args.out, result.estimate)
+    raw = result.raw
+    with np.printoptions(precision=4, suppress=True, linewidth=120):
+        print(f"{samples} draws of N(A^-1 b, A^-1) from {device.transport.description} "
+              f"(seq {raw.seq[0]}..{raw.seq[-1]}, a sample every {result.program.thin} "
+              f"steps, {result.seconds:.2f} s)" + (f", written to {args.out}" if args.out
+                                                     else ""))
+        print("first draws:")
+        print(result.estimate[:3])
+        print("mean:")
+        print(result.estimate.mean(axis=0))
+    print(f"relative error (Frobenius) of the draws' covariance against A^-1: "
+          f"{result.relative_error:.3g}")
+    keys = ("seq", "flags", "x", "p")
+    differ = [k for k in keys if not np.array_equal(getattr(raw, k), getattr(golden.raw, k))]
+    if differ:
+        print(f"FAIL: the device's samples differ from the golden model's in {', '.join(differ)}")
+        return 1
+    print(f"PASS: all {samples} samples (seq, flags, x, p) equal the golden model bit for bit")
+    return 0
+
+
+# --- coupler: sim coupler --vcd, bench coupler-stats ---------------------------------------
+
+def _progress(label: str):
+    """A ``progress(done, total)`` callback (in steps) that redraws one line on stderr once
+    the work has taken 2 s."""
+    start, shown = time.monotonic(), [0.0, False]
+
+    def progress(done, total):
+        now = time.monotonic()
+        if now - start >= 2 and (now - shown[0] >= 1 or done == total):
+            shown[0], shown[1] = now, True
+            print(f"\r{label}: {done}/{total} steps ({100 * done / total:.0f}%)", end="",
+                  file=sys.stderr, flush=True)
+        if done == total and shown[1]:
+            print(file=sys.stderr)
+
+    return progress
+
+
+def _writable(path: Path, what: str) -> None:
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as error:
+        raise UserError(f"cannot write the {what} {path}: "
+                        f"{(error.strerror or str(error)).lower()}") from None
+
+
+def cmd_sim_coupler(args) -> int:
+    import math
+
+    import numpy as np
+
+    from tritherm.hdl.thermo import Coupler
+    from tritherm.sim.coupler_bench import random_spd
+    from tritherm.sim.coupler_stats import coupler_plan
+    from tritherm.sim.coupler_vcd import MAX_STEPS, golden_vcd_path, run_with_waves
+    steps = _count(args.steps, "steps")
+    if steps > MAX_STEPS:
+        raise UserError(f"--steps must be at most {MAX_STEPS} (the waveform holds every "
+                        f"signal of every cycle), got {steps}")
+    seed = _seed(args.seed)
+    cells = _count(args.cells, "cells", required=False)
+    if args.matrix:
+        A = _load_array(args.matrix, "matrix")
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise UserError(f"the matrix in {args.matrix} must be square, got shape {A.shape}")
+        if cells is not None and cells != A.shape[0]:
+            raise UserError(f"--cells {cells} does not match the {A.shape[0]} x "
+                            f"{A.shape[1]} matrix in {args.matrix}")
+        cells = A.shape[0]
+    elif cells is None:
+        raise UserError("give the number of cells (--cells N) or a matrix (--matrix A.npy)")
+    multipliers = _count(args.multipliers, "multipliers", required=False) \
+        or math.gcd(cells, 4)
+    Coupler(cells, multipliers)                   # checks cells and multipliers
+    if not args.matrix:
+        A = random_spd(np.random.default_rng(seed), cells, 10.0, 1.0)
+    vcd = Path(args.vcd)
+    if vcd.suffix.lower() != ".vcd":
+        raise UserError(f"--vcd must name a .vcd file, got {args.vcd}")
+    golden = golden_vcd_path(vcd)
+    _writable(vcd, "VCD file")
+    _writable(golden, "golden VCD file")
+    program = coupler_plan(A, args.mode, seed, thin=1).program
+    print(f"coupler: {cells} cells, {multipliers} multipliers, {args.mode}, {steps} steps on "
+          f"{args.simulator}, seed {seed}" + ("" if args.matrix else
+                                              " (random A, condition number 10)"), flush=True)
+    run = run_with_waves(program, steps, multipliers, args.simulator, vcd)
+    print(f"RTL waveform: {vcd}\ngolden model: {golden} (scope golden, timescale "
+          f"{run.timescale}, {len(run.golden)} samples at the times the RTL offered them)")
+    one = program.fmt.state.one
+    with np.printoptions(precision=4, suppress=True, linewidth=120):
+        for name, samples in (("RTL", run.rtl), ("golden", run.golden)):
+            if len(samples):
+                print(f"{name:>6} step {int(samples.seq[-1])}: x = {samples.x[-1] / one}, "
+                      f"p = {samples.p[-1] / one}, flags {samples.flags[-1].tolist()}")
+    if run.mismatch:
+        print(f"FAIL: {run.mismatch}")
+        return 1
+    print(f"PASS: the RTL and the golden model agree on all {len(run.golden)} samples "
+          f"(seq, flags, x, p)")
+    return 0
+
+
+def _bench_coupler_stats(args) -> int:
+    from tritherm.sim import coupler_stats as stats
+    if args.family or args.quick or args.cells or args.no_accuracy:
+        raise UserError("--family, --quick, --cells and --no-accuracy do not apply to "
+                        "coupler-stats (it takes --samples, --backend, --plot, --seed)")
+    samples = _count(args.samples, "samples") if args.samples else stats.DEFAULT_SAMPLES
+    seed = _seed(args.seed) if args.seed else 1
+    backend = args.backend or "rtl"
+    plot = Path(args.plot or "coupler-stats.png")
+    if plot.suffix.lower() != ".png":
+        raise UserError(f"--plot must name a .png file, got {plot}")
+    _writable(plot, "plot file")
+    print(f"coupler statistics: {stats.CELLS} cells, cond(A) = {stats.CONDITION:g}, "
+          f"{samples} samples per mode on {backend}, seed {seed}", flush=True)
+    bars = {}
+
+    def progress(mode, done, total):
+        if mode not in bars:
+            bars[mode] = _progress(mode)
+            print(f"{mode}: {total} steps on {backend}", flush=True)
+        bars[mode](done, total)
+
+    results = stats.run_stats(samples, backend, seed, progress=progress)
+    print(_table(*stats.table(results)))
+    passed = True
+    for r in results:
+        q = r.quantisation
+        print(f"\n{r.mode}: kT {r.kT:.4g}, h {r.h:g}, thin {r.thin}, burn-in {r.burn_in} "
+              f"steps, {r.steps} steps in {r.seconds:.1f} s; tau_int of x "
+              f"{r.tau.min():.2g}..{r.tau.max():.2g} samples")
+        print(f"  discretisation bias |discrete - kT A^-1| / |kT A^-1|: {r.bias:.2g}")
+        print(f"  rounding bias: predicted {q['predicted']:.2g} (each rounding as uniform "
+              f"noise of one LSB); measured {q['measured']:.2g} +- {q['measured_se']:.2g} "
+              f"(golden model beside the float chain on the same noise, {q['steps']} steps)")
+        for name, ok, detail in stats.verdicts(r):
+            passed &= ok
+            print(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
+    try:
+        stats.plot(results, plot)
+        print(f"\nplot written to {plot}")
+    except stats.MatplotlibMissing as error:
+        plot.unlink(missing_ok=True)
+        print(f"\n{error}.")
+    print("verdict: " + ("the samples follow both references within their standard errors"
+                         if passed else "FAIL (see above)"))
+    return 0 if passed else 1
+
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -604,7 +896,30 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--vcd", help="write the array's waveform to this VCD file")
     q.add_argument("--out", required=True, help=".npy file for the int32 results")
     _add_shape_options(q)
+    q.add_argument("--backend", choices=["sim", "board"], default="sim",
+                   help="sim: --simulator with the shape options; board: the SoC on --port")
+    _add_device_options(q)
     q.set_defaults(func=cmd_sim_ternary)
+    q = sim_sub.add_parser(
+        "coupler", help="run the coupler in an RTL simulator with waves, golden trace beside",
+        description="Run the coupler for --steps steps (one sample per step) on Verilator or "
+                    "Icarus, with its waveform in --vcd FILE, and write the golden model's "
+                    "samples to FILE with its suffix replaced by .golden.vcd (wave.vcd -> "
+                    "wave.golden.vcd): the sample fields samples__payload.seq, .flags, "
+                    ".x[i], .p[i] (raw signed 16-bit) in scope golden, each at the time the "
+                    "RTL offered that sample, same timescale. A is --matrix (.npy/.csv, "
+                    "symmetric positive definite) or a random one with condition number 10, "
+                    "scaled into the fixed-point formats as `tritherm linalg` does.")
+    q.add_argument("--cells", help="number of cells, 2..64 (default: the matrix's size)")
+    q.add_argument("--steps", required=True, help="steps to run (at most 100000)")
+    q.add_argument("--vcd", required=True, help="the RTL's waveform (.vcd)")
+    q.add_argument("--multipliers", help="MAC units, a power of two dividing the cells "
+                                         "(default gcd(cells, 4))")
+    q.add_argument("--matrix", help="A (.npy/.csv); default: random SPD")
+    q.add_argument("--mode", choices=["underdamped", "overdamped"], default="underdamped")
+    q.add_argument("--seed", default="1", help="noise seed, and the random A's (default 1)")
+    q.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator")
+    q.set_defaults(func=cmd_sim_coupler)
 
     p = sub.add_parser("build", help="build a bitstream for a board: the SoC, or a self-test")
     p.add_argument("target", nargs="?", default=None,
@@ -631,13 +946,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_flash)
 
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
-    p.add_argument("core", choices=["ternary", "noise", "coupler"])
+    p.add_argument("core", choices=["ternary", "noise", "coupler", "coupler-stats"])
     p.add_argument("--family", action="append", choices=["ice40", "ecp5"],
                    help="only this FPGA family (repeatable)")
     p.add_argument("--quick", action="store_true", help="the smallest sizes only")
     p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
     p.add_argument("--no-accuracy", action="store_true",
                    help="coupler: skip the inverse accuracy runs (about 3 minutes)")
+    p.add_argument("--samples", help="coupler-stats: samples per mode (default 20000)")
+    p.add_argument("--backend", choices=["rtl", "golden"],
+                   help="coupler-stats: the core on Verilator (default) or the golden model")
+    p.add_argument("--plot", help="coupler-stats: PNG of error against n "
+                                  "(default coupler-stats.png)")
+    p.add_argument("--seed", help="coupler-stats: noise seed (default 1)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("noise", help="write counter-based noise: uniform words or Gaussians",
@@ -694,12 +1015,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default="10000", help="samples to average (default 10000)")
     p.add_argument("--seed", default="1", help="noise seed (default 1)")
     p.add_argument("--out", help="write the estimate (or the draws) to this .npy/.csv")
+    _add_device_options(p)
     p.set_defaults(func=cmd_linalg)
+
+    p = sub.add_parser("run", help="drive a SoC on a board (or simulated): identify, flags, "
+                                   "noise, matvec, sample",
+                       description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_device_options(p, required=True)
+    run_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run_sub.add_parser("identify", help="the identity registers")
+    q = run_sub.add_parser("flags", help="sticky flags, saturated cells, error counters")
+    q.add_argument("--clear", action="store_true", help="clear them after reading")
+    q = run_sub.add_parser("noise", help="raw Gaussian samples of the noise source")
+    q.add_argument("--beats", default="4", help="beats of one sample per cell (default 4)")
+    q.add_argument("--seed", help="write this noise seed first (restarts the streams)")
+    q = run_sub.add_parser("matvec", help="W @ x on the ternary array, against the golden "
+                                          "model")
+    q.add_argument("--weights", required=True, help="N x K .npy of values in {-1, 0, 1}")
+    q.add_argument("--activations", required=True, help="K or B x K .npy of int8 values")
+    q.add_argument("--out", required=True, help=".npy file for the int32 results")
+    q = run_sub.add_parser("sample", help="coupler draws of N(A^-1 b, A^-1), against the "
+                                          "golden model bit for bit")
+    q.add_argument("--matrix", required=True, help="symmetric positive definite A (.npy/.csv)")
+    q.add_argument("--rhs", help="b (.npy/.csv): the mean is A^-1 b")
+    q.add_argument("--samples", default="1000", help="draws (default 1000)")
+    q.add_argument("--seed", default="1", help="noise seed (default 1)")
+    q.add_argument("--out", help="write the draws to this .npy")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="the main job: simulate against the golden model, build")
     p.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
     p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_device_options(parser, required: bool = False) -> None:
+    parser.add_argument("--port", required=required,
+                        help="the board's serial port (/dev/ttyUSB1), or sim for the SoC "
+                             "simulated by Verilator" + ("" if required else
+                                                         " (with --backend board)"))
+    parser.add_argument("--board", help="board name: check the device against its SoC "
+                                        "(and, with --port sim, simulate that SoC)")
 
 
 def main(argv=None) -> int:
@@ -727,6 +1083,8 @@ def _is_user_error(error: Exception) -> bool:
         user_errors += (BuildError,)
     except ImportError:
         pass
+    from tritherm.firmware.transport import DeviceError
+    user_errors += (DeviceError,)
     return isinstance(error, user_errors)
 
 

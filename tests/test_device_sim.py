@@ -1,0 +1,271 @@
+"""The host driver (`tritherm.firmware.device`) and its transports.
+
+Three layers: the driver's error handling against a scripted device (retries, refusals,
+lost samples: things a healthy SoC never shows); the simulation harness with a stand-in
+core (bytes in, bytes out, clock free-running while busy); and the real `SocCore` through
+`SimTransport`: identify, matvec and coupler runs against the golden models, an 8x8
+inverse with the board backend of `tritherm.sim.linalg`, a run stopped part way, and the
+serial transport over a pseudo-terminal bridged to the simulation.
+"""
+
+import os
+import struct
+import threading
+import time
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from tritherm.firmware.config import SIM_SOC_CONFIG
+from tritherm.firmware.device import Device, DeviceError, padded_program
+from tritherm.firmware.protocol import (IDENTITY_WORDS, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION,
+                                        FrameParser, Op, Reg, Status, encode_frame, response)
+from tritherm.firmware.transport import SimTransport, Transport
+from tritherm.formats import COUPLER_FORMAT, SHAPER_SAMPLES
+
+SESSION_SEED = int(os.environ.get("TRITHERM_SEED", "1"))
+
+
+# --- a scripted device -------------------------------------------------------------------
+
+def identity_words(config=SIM_SOC_CONFIG, magic=MAGIC, version=PROTOCOL_VERSION):
+    """The identity registers of `config`, laid out as the protocol's Reg map says."""
+    words = [0] * IDENTITY_WORDS
+    fmt = COUPLER_FORMAT
+    words[Reg.MAGIC], words[Reg.VERSION] = magic, version
+    words[Reg.CLOCK_HZ], words[Reg.BAUD] = int(config.clock_hz), config.baud
+    words[Reg.ARRAY_LANES], words[Reg.ARRAY_INPUTS] = config.array.lanes, config.array.inputs
+    words[Reg.ARRAY_CAPACITY] = config.array.capacity
+    words[Reg.ARRAY_ACC_WIDTH] = config.array.acc_width
+    words[Reg.COUPLER_CELLS], words[Reg.COUPLER_MULTIPLIERS] = config.cells, config.multipliers
+    words[Reg.COUPLER_SHAPER] = list(SHAPER_SAMPLES).index(config.shaper)
+    words[Reg.COUPLER_FORMAT] = int.from_bytes(bytes([fmt.state.width, fmt.state.frac,
+                                                      fmt.coef.frac, fmt.mult.frac]), "little")
+    words[Reg.MAX_PAYLOAD] = MAX_PAYLOAD
+    return words
+
+
+def ok(op, data=b""):
+    return encode_frame(response(op), bytes([Status.OK]) + data)
+
+
+def sample_frame(seq, cells=SIM_SOC_CONFIG.cells):
+    values = [(seq * 7 + i) % 100 - 50 for i in range(2 * cells)]
+    return encode_frame(Op.SAMPLE, bytes([Status.OK]) + struct.pack("<IQ", seq, 0)
+                        + struct.pack(f"<{2 * cells}h", *values))
+
+
+class Scripted(Transport):
+    """A device made of a function: every frame written gets `handler(frame, n)` back
+    (n counts the frames of that opcode so far)."""
+
+    resync_seconds = 0.01
+    default_timeout = 0.2
+    description = "the scripted device"
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.parser = FrameParser()
+        self.out = bytearray()
+        self.sent = []
+
+    def write(self, data):
+        for frame in self.parser.feed(data):
+            self.sent.append(frame.op)
+            self.out += self.handler(frame, self.sent.count(frame.op))
+
+    def read(self, timeout):
+        if not self.out:
+            time.sleep(min(timeout, 0.002))
+            return b""
+        data = bytes(self.out)
+        self.out.clear()
+        return data
+
+
+def identify_then(handler=None):
+    def respond(frame, n):
+        if frame.op == Op.IDENTIFY:
+            return ok(Op.IDENTIFY, struct.pack(f"<{IDENTITY_WORDS}I", *identity_words()))
+        return handler(frame, n) if handler else b""
+    return respond
+
+
+def test_identity_is_decoded_from_the_registers():
+    device = Device(Scripted(identify_then()))
+    ident = device.identify()
+    assert ident.soc_config() == SIM_SOC_CONFIG.with_(array=ident.array)
+    assert ident.array.capacity == SIM_SOC_CONFIG.array.capacity
+    assert ident.differences(SIM_SOC_CONFIG) == []
+    other = SIM_SOC_CONFIG.with_(cells=4, multipliers=2)
+    assert ident.differences(other) == ["8 cells, not 4", "4 multipliers, not 2"]
+
+
+@pytest.mark.parametrize("words, message", [
+    (identity_words(magic=0x12345678), "magic word is 0x12345678 instead of"),
+    (identity_words(version=PROTOCOL_VERSION + 1), "speaks protocol version"),
+])
+def test_identify_rejects_a_foreign_device(words, message):
+    device = Device(Scripted(lambda f, n: ok(Op.IDENTIFY, struct.pack(
+        f"<{IDENTITY_WORDS}I", *words))))
+    with pytest.raises(DeviceError, match=message) as info:
+        device.identify()
+    assert "\n" not in str(info.value)
+
+
+def test_a_lost_response_is_retried_once():
+    # The first IDENTIFY goes unanswered (as if its answer were lost), the second succeeds.
+    def handler(frame, n):
+        if n == 1:
+            return b"\xa5\x81"           # half a frame, never finished
+        return ok(Op.IDENTIFY, struct.pack(f"<{IDENTITY_WORDS}I", *identity_words()))
+    device = Device(Scripted(handler))
+    assert device.identify().cells == SIM_SOC_CONFIG.cells
+    assert device.retries == 1
+
+
+def test_an_error_frame_is_retried_and_then_reported():
+    transport = Scripted(identify_then(
+        lambda f, n: encode_frame(Op.ERROR, bytes([Status.BAD_CRC]))))
+    device = Device(transport)
+    with pytest.raises(DeviceError, match=r"did not answer WRITE_REG \(tried twice; it could "
+                                          r"not read the frame: the frame arrived with a bad "
+                                          r"CRC"):
+        device.write_reg(Reg.FLAGS, 1)
+    assert transport.sent.count(Op.WRITE_REG) == 2
+
+
+def test_silence_is_one_sentence_after_two_tries():
+    transport = Scripted(lambda f, n: b"")
+    with pytest.raises(DeviceError) as info:
+        Device(transport, timeout=0.05).identify()
+    assert str(info.value) == ("the scripted device did not answer IDENTIFY (tried twice; "
+                               "no answer within 0.05 s)")
+    assert transport.sent == [Op.IDENTIFY, Op.IDENTIFY]
+
+
+def test_a_refusal_names_the_command_and_the_status():
+    device = Device(Scripted(identify_then(
+        lambda f, n: encode_frame(response(f.op), bytes([Status.READ_ONLY])))))
+    with pytest.raises(DeviceError, match="the device refused WRITE_REG: the register is "
+                                          "read-only"):
+        device.write_reg(Reg.MAGIC, 0)
+
+
+def run_script(seqs, done_count=None):
+    """A device whose COUPLER_RUN streams samples with sequence numbers `seqs`."""
+    def handler(frame, n):
+        if frame.op == Op.COUPLER_RUN:
+            count = len(seqs) if done_count is None else done_count
+            return (ok(Op.COUPLER_RUN) + b"".join(sample_frame(s) for s in seqs)
+                    + encode_frame(Op.RUN_DONE, bytes([Status.OK]) + struct.pack(
+                        "<II", seqs[-1] if seqs else 0, count)))
+        if frame.op == Op.COUPLER_STOP:
+            return encode_frame(Op.RUN_DONE, bytes([Status.OK]) + bytes(8))
+        if frame.op == Op.COUPLER_WRITE:
+            return ok(Op.COUPLER_WRITE)
+        return b""
+    return Scripted(identify_then(handler))
+
+
+def test_samples_arrive_in_order_with_their_values():
+    device = Device(run_script([3, 6, 9, 12]))
+    got = device.sample(12)
+    assert got.seq.tolist() == [3, 6, 9, 12]
+    assert got.x[1].tolist() == [(6 * 7 + i) % 100 - 50 for i in range(8)]
+    assert got.p[1].tolist() == [(6 * 7 + i) % 100 - 50 for i in range(8, 16)]
+
+
+def test_a_lost_sample_is_named_and_the_run_stopped():
+    transport = run_script([1, 2, 3, 5, 6])
+    device = Device(transport)
+    with pytest.raises(DeviceError, match="sample with seq 4 was lost: after seq 3 the "
+                                          "device's next sample has seq 5"):
+        device.sample(6)
+    assert Op.COUPLER_STOP in transport.sent
+
+
+def test_a_sample_lost_at_the_end_is_caught_by_the_count():
+    device = Device(run_script([1, 2, 3], done_count=4))
+    with pytest.raises(DeviceError, match="the device sent 4 samples but 3 arrived"):
+        device.sample(4)
+
+
+def test_thin_from_the_program_checks_the_first_gap():
+    program = padded_program(_small_program(thin=2), 2)
+    device = Device(run_script([2, 6, 8]))
+    device.configure_coupler(program)
+    with pytest.raises(DeviceError, match="seq 4 was lost"):
+        device.sample(8)
+
+
+def _small_program(thin=1, seed=5):
+    from tritherm.sim.golden import CouplerProgram
+    return CouplerProgram.from_physical(np.array([[2.0, 0.5], [0.5, 1.0]]), None, 1.0, 4,
+                                        "underdamped", 1.0, thin=thin, seed=seed)
+
+
+def test_padded_program_keeps_the_small_problem_uncoupled():
+    program = _small_program()
+    big = padded_program(program, 8)
+    assert big.cells == 8
+    assert np.array_equal(big.A[:2, :2], program.A)
+    assert not big.A[:2, 2:].any() and not big.A[2:, :2].any()
+    assert (np.diag(big.A)[2:] == program.A.max()).all()
+    with pytest.raises(ValueError, match="only 1"):
+        padded_program(program, 1)
+
+
+# --- the harness with a stand-in core ----------------------------------------------------
+
+class DelayedEcho(wiring.Component):
+    """Echoes each byte `delay` cycles after taking it, busy meanwhile (a stand-in with
+    SocCore's rx, tx and busy ports)."""
+
+    rx: In(stream.Signature(8))
+    tx: Out(stream.Signature(8))
+    busy: Out(1)
+
+    def __init__(self, delay: int):
+        self.delay = delay
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        hold, byte = Signal(), Signal(8)
+        count = Signal(range(self.delay + 1))
+        m.d.comb += [self.rx.ready.eq(~hold), self.busy.eq(hold), self.tx.payload.eq(byte),
+                     self.tx.valid.eq(hold & (count == 0))]
+        with m.If(self.rx.valid & self.rx.ready):
+            m.d.sync += [hold.eq(1), byte.eq(self.rx.payload), count.eq(self.delay)]
+        with m.Elif(hold & (count != 0)):
+            m.d.sync += count.eq(count - 1)
+        with m.Elif(self.tx.valid & self.tx.ready):
+            m.d.sync += hold.eq(0)
+        return m
+
+
+def _read_exactly(transport, n, timeout=20.0):
+    got = bytearray()
+    end = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < end:
+        got += transport.read(end - time.monotonic())
+    return bytes(got)
+
+
+def test_harness_moves_bytes_and_runs_while_busy():
+    """Each byte takes 1000 busy cycles with no input: the clock must free-run then, and
+    block (not spin) while idle between the two writes."""
+    rng = np.random.default_rng(SESSION_SEED)
+    print(f"seed {SESSION_SEED}")
+    with SimTransport(component=DelayedEcho(1000)) as transport:
+        first = rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()
+        transport.write(first)
+        assert _read_exactly(transport, len(first)) == first
+        assert transport.read(0.2) == b""               # idle: nothing more comes
+        second = bytes(range(256))
+        transport.write(second)
+        assert _read_exactly(transport, len(second)) == second
