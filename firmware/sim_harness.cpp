@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     top->rst = 1;
     for (int i = 0; i < 4; ++i) tick();
     top->rst = 0;
+    top->eval();
 
     std::vector<uint8_t> input, output;
     size_t head = 0;
@@ -103,9 +104,8 @@ int main(int argc, char** argv) {
 
     for (;;) {
         bool queued = head < input.size();
-        if (!queued && !eof) {
-            top->clk = 0;
-            top->eval();
+        if (!queued) {
+            // busy and tx valid as the last clock edge left them.
             bool idle = !top->busy && !top->TX_VALID;
             if (idle) {
                 if (!output.empty()) {
@@ -113,17 +113,13 @@ int main(int argc, char** argv) {
                     output.clear();
                     last_flush = cycle;
                 }
+                if (eof) break;
                 read_input(-1);
-            } else if (cycle - last_poll >= kPollCycles) {
+            } else if (!eof && cycle - last_poll >= kPollCycles) {
                 last_poll = cycle;
                 read_input(0);
             }
             queued = head < input.size();
-        }
-        if (!queued && eof) {
-            top->clk = 0;
-            top->eval();
-            if (!top->busy && !top->TX_VALID) break;
         }
         bool offer = queued && cycle >= next_rx;
         top->RX_VALID = offer;

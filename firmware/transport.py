@@ -15,6 +15,7 @@ and everything the core does is simulated cycle by cycle. Builds are cached like
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import select
@@ -27,7 +28,7 @@ from .config import SIM_SOC_CONFIG, SocConfig
 from .protocol import TIMEOUT_BYTE_TIMES
 
 __all__ = ["Transport", "DeviceError", "TransportError", "SerialTransport", "SimTransport",
-           "build_sim_harness", "HARNESS_SOURCE"]
+           "build_sim_harness", "sim_verilog", "HARNESS_SOURCE"]
 
 #: The C++ main of the simulation (package data of tritherm.firmware).
 HARNESS_SOURCE = "sim_harness.cpp"
@@ -150,9 +151,9 @@ def _harness_text() -> str:
     return resources.files("tritherm.firmware").joinpath(HARNESS_SOURCE).read_text()
 
 
-def build_sim_harness(component, progress=None) -> Path:
-    """The executable of `component` (an Amaranth component with the `SocCore` ports rx,
-    tx and busy) under the byte-level harness, built by Verilator or taken from the cache.
+def build_sim_harness(verilog: str, progress=None) -> Path:
+    """The executable of `verilog` (module ``soc_core``, with the `SocCore` ports rx, tx
+    and busy) under the byte-level harness, built by Verilator or taken from the cache.
 
     `progress(text)` hears about a build before it starts (it takes a minute or so).
     """
@@ -161,7 +162,6 @@ def build_sim_harness(component, progress=None) -> Path:
 
     verilator = toolchain.require("verilator")
     harness = _harness_text()
-    verilog = rtl.verilog_of(component, TOPLEVEL)
     key = hashlib.sha256(f"{verilator}\n{harness}\n{verilog}".encode()).hexdigest()[:16]
     directory = rtl.cache_root() / "soc-sim" / f"{TOPLEVEL}-{key}"
     executable = directory / "obj" / "sim_harness"
@@ -188,9 +188,17 @@ def build_sim_harness(component, progress=None) -> Path:
     return executable
 
 
-def _soc_core(config: SocConfig):
+def sim_verilog(component) -> str:
+    """`component` as Verilog with the top module the harness expects."""
+    from tritherm.sim.rtl import verilog_of
+    return verilog_of(component, TOPLEVEL)
+
+
+@functools.lru_cache(maxsize=8)
+def _soc_verilog(config: SocConfig) -> str:
+    # Converting the SoC takes seconds; once per configuration and process is enough.
     from .soc import SocCore
-    return SocCore(config)
+    return sim_verilog(SocCore(config))
 
 
 class SimTransport(Transport):
@@ -217,8 +225,8 @@ class SimTransport(Transport):
     def __init__(self, config: SocConfig = SIM_SOC_CONFIG, *, component=None, rx_gap: int = 0,
                  progress=None):
         self.config = config
-        executable = build_sim_harness(component if component is not None
-                                       else _soc_core(config), progress)
+        verilog = sim_verilog(component) if component is not None else _soc_verilog(config)
+        executable = build_sim_harness(verilog, progress)
         self._process = subprocess.Popen([str(executable), "--rx-gap", str(int(rx_gap))],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          bufsize=0)

@@ -269,3 +269,124 @@ def test_harness_moves_bytes_and_runs_while_busy():
         second = bytes(range(256))
         transport.write(second)
         assert _read_exactly(transport, len(second)) == second
+
+
+# --- the real SocCore through SimTransport -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def device():
+    from tritherm.firmware.device import open_device
+    with open_device("sim", SIM_SOC_CONFIG) as dev:
+        yield dev
+
+
+@pytest.fixture
+def rng():
+    print(f"seed {SESSION_SEED}")
+    return np.random.default_rng(SESSION_SEED)
+
+
+def test_identify_the_simulated_soc(device):
+    ident = device.identify()
+    assert ident.differences(SIM_SOC_CONFIG) == []
+    assert ident.array.acc_width == ident.acc_width
+    report = device.flags()
+    assert not report.running and report.flags == () and report.saturated == ()
+
+
+def test_refusals_of_the_real_device_are_sentences(device):
+    with pytest.raises(DeviceError, match="^the device refused WRITE_REG: the register is "
+                                          "read-only$"):
+        device.write_reg(Reg.MAGIC, 0)
+    with pytest.raises(ValueError, match="K <= 60"):
+        device.matvec(np.ones(61, dtype=np.int8))
+
+
+def test_matvec_tiles_match_the_golden_model(device, rng):
+    from tritherm.sim.golden import ternary_matmul
+    shape = device.identity.array
+    # More rows than lanes and a K longer than the array holds: several tiles, K chunks.
+    w = rng.integers(-1, 2, (2 * shape.lanes + 1, 2 * shape.capacity + 7))
+    x = rng.integers(-128, 128, (3, w.shape[1]))
+    run = device.matmul(w, x)
+    assert run.mismatch is None and run.tiles == 3 * 3
+    assert np.array_equal(run.result, ternary_matmul(w, x))
+    # One tile by hand: packed image, then a single vector.
+    tile = rng.integers(-1, 2, (shape.lanes, 23))
+    device.load_weights(tile)
+    vector = rng.integers(-128, 128, 23)
+    assert np.array_equal(device.matvec(vector), ternary_matmul(tile, vector))
+
+
+@pytest.mark.parametrize("cells, mode, quartic, thin", [
+    (8, "underdamped", True, 1),
+    (3, "overdamped", False, 3),      # fewer cells than the coupler: padded, still exact
+])
+def test_coupler_samples_are_the_golden_models(device, rng, cells, mode, quartic, thin):
+    from tritherm.sim.coupler_bench import random_program
+    from tritherm.sim.golden import CouplerModel
+    program = random_program(rng, cells, mode, quartic, thin=thin)
+    device.configure_coupler(program)
+    got = device.sample(600)
+    model = CouplerModel(cells, program.shaper)
+    model.load(program.writes())
+    want = model.run(600)
+    assert len(got) == 600 // thin
+    for key in ("seq", "flags", "x", "p"):
+        assert np.array_equal(getattr(got, key), getattr(want, key)), key
+    # A second run continues where the first stopped, as the model does.
+    assert np.array_equal(device.sample(30).x, model.run(30).x)
+
+
+def test_inverse_8x8_through_the_board_backend(device, rng):
+    from tritherm.sim import linalg
+    from tritherm.sim.coupler_bench import random_spd
+    from tritherm.sim.golden import discrete_stationary_covariance
+    A = random_spd(rng, 8, 5.0, 3.0)
+    r = linalg.inverse(A, 4000, backend="board", device=device, seed=SESSION_SEED % 1000)
+    golden = linalg.inverse(A, 4000, backend="golden", seed=SESSION_SEED % 1000)
+    assert np.array_equal(r.raw.x, golden.raw.x) and np.array_equal(r.raw.seq, golden.raw.seq)
+    # Against what the discrete chain samples exactly (kT times the quantised A's inverse):
+    target = discrete_stationary_covariance(r.program)[:8, :8] / (r.kT * r.scale)
+    se = np.linalg.norm(r.standard_error) / np.linalg.norm(target)
+    error = np.linalg.norm(r.estimate - target) / np.linalg.norm(target)
+    print(f"8x8 inverse: relative error {error:.3g}, standard error {se:.3g}")
+    assert error < 3 * se
+    assert np.all(np.abs(r.estimate - target) < 5 * r.standard_error + 1e-9)
+
+
+def test_a_run_stopped_part_way(device, rng):
+    from tritherm.sim.coupler_bench import random_program
+    device.configure_coupler(random_program(rng, 8, "underdamped", False, thin=1))
+    run = device.start_run(10 ** 9)
+    first = [sample for _, sample in zip(range(40), run)]
+    run.stop()
+    rest = list(run)
+    step, sent = run.done
+    assert sent == len(first) + len(rest) == run.received
+    assert step == first[0].seq + sent - 1 == (rest or first)[-1].seq
+    assert not device.flags().running
+    assert device.stop() is None                  # nothing runs: COUPLER_STOP is just OK
+    assert device.identify().cells == SIM_SOC_CONFIG.cells
+
+
+def test_noise_beats(device):
+    from tritherm.formats import NOISE_FORMAT
+    values = device.noise(80)                      # three NOISE commands
+    assert values.shape == (80, SIM_SOC_CONFIG.cells)
+    assert values.min() >= NOISE_FORMAT.min and values.max() <= NOISE_FORMAT.max
+    sd = values.std() / NOISE_FORMAT.one
+    assert 0.8 < sd < 1.2 and abs(values.mean()) / NOISE_FORMAT.one < 0.2
+
+
+def test_garbage_and_a_corrupted_frame_cost_one_retry(device):
+    device.flags(clear=True)
+    garbage = bytes(range(0x10, 0x30))               # no SYNC in it
+    bad = bytearray(encode_frame(Op.IDENTIFY))
+    bad[-1] ^= 0x40
+    device.transport.write(garbage + bytes(bad))     # the device answers ERROR (bad CRC)
+    retries = device.retries
+    assert device.identify().cells == SIM_SOC_CONFIG.cells
+    assert device.retries == retries + 1
+    counters = device.flags(clear=True).counters
+    assert counters["garbage"] == len(garbage) and counters["bad_crc"] == 1
