@@ -27,7 +27,7 @@ from tritherm.sim.golden import (CouplerProgram, CouplerSamples, array_weight_im
 from .config import SIM_SOC_CONFIG, SocConfig
 from .protocol import (COUNTER_REGISTERS, IDENTITY_WORDS, MAGIC, MAX_PAYLOAD,
                        PROTOCOL_VERSION, RESPONSE_BIT, REGISTER_COUNT, Flag, Frame,
-                       FrameParser, Op, ProtocolError, Reg, SampleFrame, Status, encode_frame,
+                       FrameParser, Op, ProtocolError, Reg, Status, encode_frame,
                        max_coupler_writes, max_weight_bytes, pack_coupler_writes,
                        pack_load_weights, pack_matvec, pack_noise, pack_read_regs, pack_run,
                        pack_write_reg, response, unpack_matvec, unpack_noise, unpack_run_done,
@@ -225,6 +225,7 @@ class CouplerRun:
         self.last_seq: int | None = None
         self.done: tuple[int, int] | None = None
         self.stopped = False
+        self.failed = False
 
     def stop(self) -> None:
         """Ask the device to end the run; the samples already on their way still arrive."""
@@ -242,7 +243,7 @@ class CouplerRun:
         return self
 
     def __exit__(self, *exc):
-        if self.done is None:
+        if self.done is None and not self.failed:
             self.stop()
             try:
                 self.wait()
@@ -251,6 +252,7 @@ class CouplerRun:
                     raise
 
     def _fail(self, message: str):
+        self.failed = True
         self.device._run = None
         if not self.stopped:
             self.stopped = True
@@ -374,9 +376,8 @@ class Device:
     def _resync(self) -> None:
         """Wait out the device's frame timeout, drop what is half received, and stop a
         coupler run that is still streaming."""
-        data = self.transport.drain(self.transport.resync_seconds)
         self._new_parser()
-        frames = FrameParser(self._max_length).feed(data)
+        frames = self._parser.feed(self.transport.drain(self.transport.resync_seconds))
         if self._run_seen or any(_kind(f.op) == Op.SAMPLE for f in frames):
             self._stop_streaming()
         self._new_parser()

@@ -10,7 +10,6 @@ serial transport over a pseudo-terminal bridged to the simulation.
 
 import os
 import struct
-import threading
 import time
 
 import numpy as np
