@@ -735,30 +735,16 @@ def _run_sample(device, args) -> int:
 
 # --- coupler: sim coupler --vcd, bench coupler-stats ---------------------------------------
 
-def _progress(label: str):
-    """A ``progress(done, total)`` callback (in steps) that redraws one line on stderr once
-    the work has taken 2 s."""
-    start, shown = time.monotonic(), [0.0, False]
-
-    def progress(done, total):
-        now = time.monotonic()
-        if now - start >= 2 and (now - shown[0] >= 1 or done == total):
-            shown[0], shown[1] = now, True
-            print(f"\r{label}: {done}/{total} steps ({100 * done / total:.0f}%)", end="",
-                  file=sys.stderr, flush=True)
-        if done == total and shown[1]:
-            print(file=sys.stderr)
-
-    return progress
-
-
 def _writable(path: Path, what: str) -> None:
-    try:
-        with open(path, "a"):
-            pass
-    except OSError as error:
-        raise UserError(f"cannot write the {what} {path}: "
-                        f"{(error.strerror or str(error)).lower()}") from None
+    """UserError unless `path` can be written (without creating it)."""
+    import os
+    parent = path.parent
+    problem = ("it is a directory" if path.is_dir() else
+               f"the directory {parent} does not exist" if not parent.is_dir() else
+               "permission denied" if not os.access(parent, os.W_OK)
+               or (path.exists() and not os.access(path, os.W_OK)) else None)
+    if problem:
+        raise UserError(f"cannot write the {what} {path}: {problem}")
 
 
 def cmd_sim_coupler(args) -> int:
@@ -766,7 +752,7 @@ def cmd_sim_coupler(args) -> int:
 
     import numpy as np
 
-    from tritherm.hdl.thermo import Coupler
+    from tritherm.formats import COUPLER_MAX_CELLS
     from tritherm.sim.coupler_bench import random_spd
     from tritherm.sim.coupler_stats import coupler_plan
     from tritherm.sim.coupler_vcd import MAX_STEPS, golden_vcd_path, run_with_waves
@@ -786,9 +772,10 @@ def cmd_sim_coupler(args) -> int:
         cells = A.shape[0]
     elif cells is None:
         raise UserError("give the number of cells (--cells N) or a matrix (--matrix A.npy)")
+    if not 2 <= cells <= COUPLER_MAX_CELLS:
+        raise UserError(f"cells must be an integer in [2, {COUPLER_MAX_CELLS}], got {cells}")
     multipliers = _count(args.multipliers, "multipliers", required=False) \
         or math.gcd(cells, 4)
-    Coupler(cells, multipliers)                   # checks cells and multipliers
     if not args.matrix:
         A = random_spd(np.random.default_rng(seed), cells, 10.0, 1.0)
     vcd = Path(args.vcd)
@@ -836,7 +823,7 @@ def _bench_coupler_stats(args) -> int:
 
     def progress(mode, done, total):
         if mode not in bars:
-            bars[mode] = _progress(mode)
+            bars[mode] = _step_progress(mode)
             print(f"{mode}: {total} steps on {backend}", flush=True)
         bars[mode](done, total)
 
@@ -850,8 +837,10 @@ def _bench_coupler_stats(args) -> int:
               f"{r.tau.min():.2g}..{r.tau.max():.2g} samples")
         print(f"  discretisation bias |discrete - kT A^-1| / |kT A^-1|: {r.bias:.2g}")
         print(f"  rounding bias: predicted {q['predicted']:.2g} (each rounding as uniform "
-              f"noise of one LSB); measured {q['measured']:.2g} +- {q['measured_se']:.2g} "
-              f"(golden model beside the float chain on the same noise, {q['steps']} steps)")
+              f"noise of one LSB)" + (f"; measured {q['measured']:.2g} +- "
+                                      f"{q['measured_se']:.2g} (golden model beside the float "
+                                      f"chain on the same noise, {q['steps']} steps)"
+                                      if "measured" in q else ""))
         for name, ok, detail in stats.verdicts(r):
             passed &= ok
             print(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
@@ -911,7 +900,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "symmetric positive definite) or a random one with condition number 10, "
                     "scaled into the fixed-point formats as `tritherm linalg` does.")
     q.add_argument("--cells", help="number of cells, 2..64 (default: the matrix's size)")
-    q.add_argument("--steps", required=True, help="steps to run (at most 100000)")
+    q.add_argument("--steps", required=True,
+                   help="steps to run, at most 5000 (8 cells: about 200 kB of VCD a step)")
     q.add_argument("--vcd", required=True, help="the RTL's waveform (.vcd)")
     q.add_argument("--multipliers", help="MAC units, a power of two dividing the cells "
                                          "(default gcd(cells, 4))")
