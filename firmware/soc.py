@@ -1,0 +1,529 @@
+"""The SoC gateware: `SocCore` (the byte-level system) and `Soc` (it behind a UART).
+
+`SocCore` speaks `tritherm.firmware.protocol` on a byte stream. Its parts:
+
+- `FrameReceiver` hunts SYNC, stores the payload in a `MAX_PAYLOAD`-byte buffer memory,
+  checks the CRC and the inter-byte timeout, and hands the executor one verdict per frame;
+- the executor (this module) acts on a good frame whose opcode is known and whose length
+  is right for it, and answers every frame it acts on or refuses (statuses and counters
+  below); it drives the `TernaryArray` (weight write port, activations from the buffer,
+  results), the `Coupler` (configuration stream, run, stop, samples, the raw `noise` tap)
+  and the `RegisterFile`;
+- `FrameTransmitter` frames each answer, the payload coming byte by byte from the
+  executor (a byte index into the result word, the sample, the noise beat or a register,
+  never a copy of them) with the CRC computed on the fly.
+
+What the executor does with a frame:
+
+- a frame the receiver refused (bad CRC, length past MAX_PAYLOAD, timeout) is answered
+  with ERROR and that status; the receiver counts it (BAD_CRC_COUNT, BAD_FRAME_COUNT);
+- an unknown opcode, or a length wrong for the opcode, is answered with UNKNOWN_OPCODE or
+  BAD_LENGTH and counted in BAD_FRAME_COUNT; an argument out of range (K, weight
+  addresses, registers, noise beats) with BAD_ARGUMENT; a write to a register that is not
+  writable with READ_ONLY (BAD_ARGUMENT if there is no such register);
+- lengths: IDENTIFY 0, READ_REGS 2, WRITE_REG 5, LOAD_WEIGHTS >= 2, MATVEC exactly 2 + K,
+  COUPLER_WRITE a multiple of 6, COUPLER_RUN 4, COUPLER_STOP 0, NOISE 2;
+- READ_REGS needs ``count >= 1`` and ``first + count <= REGISTER_COUNT`` (registers 13..15
+  read 0); MATVEC ``1 <= K <= capacity``; LOAD_WEIGHTS ``start + bytes <= rows *
+  row_bytes``; NOISE ``1 <= beats`` and an answer of at most 65535 bytes;
+- COUPLER_RUN is answered OK, then streams a SAMPLE frame per sample (the coupler waits
+  while one is on its way out) and ends with RUN_DONE (step count, samples sent). While it
+  streams, a good COUPLER_STOP of length 0 makes the coupler stop at the end of its step;
+  every other frame, good or not, is dropped and counted in DROPPED_COUNT (and in its
+  error counter if the receiver refused it). COUPLER_STOP outside a run is answered OK.
+
+Bytes arrive while an answer is being sent; a frame's payload bytes wait only while the
+executor reads the buffer (a few cycles a byte), and a complete frame waits for the
+executor to finish the previous one. ``busy`` is low only when the receiver hunts for
+SYNC, the executor is idle and nothing is left to send.
+
+LEDs: 0 a heartbeat (about 1 Hz), 1 the coupler running, 2 any sticky flag.
+"""
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.data import ArrayLayout
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from tritherm.formats import COUPLER_REG_FLAGS, COUPLER_REGION_SCALAR, coupler_address
+from tritherm.hdl.io import UartRx, UartTx, uart_divisor
+from tritherm.hdl.ternary import TernaryArray
+from tritherm.hdl.thermo import Coupler
+
+from .config import SocConfig
+from .protocol import (IDENTITY_WORDS, MAX_PAYLOAD, REGISTER_COUNT, RESPONSE_BIT,
+                       TIMEOUT_BYTE_TIMES, WRITABLE_REGISTERS, Op, Reg, Status,
+                       sample_payload_bytes)
+from .soc_frames import LENGTH_BITS, STATUS_BITS, FrameReceiver, FrameTransmitter
+from .soc_regs import REGISTER_INDEX_BITS, RegisterFile
+
+__all__ = ["SocCore", "Soc", "frame_timeout_cycles", "max_noise_beats"]
+
+#: Bytes a COUPLER_WRITE entry takes (address u16, data u32).
+_WRITE_BYTES = 6
+#: Bytes of the argument register: the longest fixed part of a payload.
+_ARG_BYTES = 6
+#: Where an answer's payload comes from, after its status byte (RUN_DONE's step count and
+#: sample count are registers COUPLER_STEP and RUN_SAMPLES).
+_STATUS_ONLY, _REGISTERS, _RESULTS, _NOISE, _SAMPLE = range(5)
+#: Where the executor goes once an answer has left.
+_THEN_IDLE, _THEN_RUN_START, _THEN_RUN = range(3)
+
+
+def frame_timeout_cycles(config: SocConfig) -> int:
+    """Clock cycles without a byte after which the SoC abandons a frame:
+    ``TIMEOUT_BYTE_TIMES`` byte times of ten bits at the UART's divisor."""
+    return TIMEOUT_BYTE_TIMES * 10 * uart_divisor(config.clock_hz, config.baud)
+
+
+def max_noise_beats(cells: int) -> int:
+    """The most beats one NOISE answer carries (its length must fit 16 bits)."""
+    return (0xFFFF - 1) // (2 * cells)
+
+
+class SocCore(wiring.Component):
+    """The SoC at byte level: protocol, register file, ternary array and coupler.
+
+    See the module documentation for the behaviour.
+
+    Parameters
+    ----------
+    config : SocConfig
+        Array shape, coupler size, clock and baud rate (the frame timeout is
+        `frame_timeout_cycles`).
+
+    Attributes
+    ----------
+    rx : In(stream.Signature(8))
+        Bytes from the host.
+    tx : Out(stream.Signature(8))
+        Bytes to the host.
+    busy : Out(1)
+        Receiving a frame, executing, or sending.
+    framing_error, overrun : In(1)
+        The UART's sticky flags (FLAGS bits UART_FRAMING, UART_OVERRUN).
+    uart_clear : Out(1)
+        Clears the UART's flags.
+    leds : Out(3)
+        Heartbeat, coupler running, any sticky flag.
+    """
+
+    def __init__(self, config: SocConfig):
+        try:
+            if not isinstance(config, SocConfig):
+                raise TypeError(f"config must be a SocConfig, not {config!r}")
+            self.timeout = frame_timeout_cycles(config)
+        except (TypeError, ValueError):
+            self._MustUse__silence = True
+            raise
+        self.config = config
+        super().__init__({
+            "rx": In(stream.Signature(8)),
+            "tx": Out(stream.Signature(8)),
+            "busy": Out(1),
+            "framing_error": In(1),
+            "overrun": In(1),
+            "uart_clear": Out(1),
+            "leds": Out(3),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        config = self.config
+        shape, cells = config.array, config.cells
+
+        m.submodules.receiver = receiver = FrameReceiver(self.timeout)
+        m.submodules.transmitter = transmitter = FrameTransmitter()
+        m.submodules.registers = regs = RegisterFile(config)
+        m.submodules.array = array = TernaryArray(shape)
+        m.submodules.coupler = coupler = Coupler(cells, config.multipliers, config.shaper)
+        m.submodules.buffer = buffer = Memory(shape=8, depth=MAX_PAYLOAD, init=[])
+        write_port = buffer.write_port()
+        read = buffer.read_port()
+
+        connect(m, flipped(self.rx), receiver.rx)
+        connect(m, transmitter.tx, flipped(self.tx))
+        m.d.comb += [write_port.en.eq(receiver.buffer.en),
+                     write_port.addr.eq(receiver.buffer.addr),
+                     write_port.data.eq(receiver.buffer.data)]
+        frame = receiver.frame
+
+        # The executor's registers.
+        op = Signal(8)
+        length = Signal(LENGTH_BITS)
+        arg = Signal(8 * _ARG_BYTES)             # payload bytes 0..5, little-endian
+        ptr = Signal(LENGTH_BITS)                # buffer read address
+        fetched = Signal(range(_ARG_BYTES + 1))
+        fetch_for_write = Signal()               # FETCH serves COUPLER_WRITE
+        remaining = Signal(LENGTH_BITS)
+        weight_row = Signal(range(shape.rows + 1))
+        position = Signal(range(shape.inputs))
+        beat = Signal(ArrayLayout(signed(8), shape.inputs))
+        answer_op = Signal(8)
+        answer_length = Signal(16)
+        status = Signal(STATUS_BITS)
+        source = Signal(range(5))
+        then = Signal(range(3))
+        first = Signal(REGISTER_INDEX_BITS)
+        status_sent = Signal()
+        in_run, stop = Signal(), Signal()
+        samples_sent = Signal(32)
+        m.d.comb += read.addr.eq(ptr)
+
+        # Arguments (valid in DISPATCH): where each command keeps them in payload bytes 0..5.
+        arg16 = arg[:16]                          # K, weight start, noise beats
+        arg_first, arg_count = arg[:8], arg[8:16]
+        arg_register, arg_value = arg[:8], arg[8:40]
+        arg_steps = arg[:32]
+        column = arg[:16]                         # LOAD_WEIGHTS: the column being written
+
+        # Answer payload, after the status byte: byte `index` of a word.
+        sample = coupler.samples.payload
+        sample_word = Cat(sample.seq, sample.flags, Const(0, 64 - cells),
+                          sample.x.as_value(), sample.p.as_value())
+        lane_results = [Signal(signed(32), name=f"result{lane}") for lane in range(shape.lanes)]
+        m.d.comb += [value.eq(array.results.payload[lane])           # sign-extended
+                     for lane, value in enumerate(lane_results)]
+        result_word = Cat(*lane_results)
+        words = {_REGISTERS: (regs.value, 4), _RESULTS: (result_word, 4 * shape.lanes),
+                 _NOISE: (coupler.noise.payload.as_value(), 2 * cells),
+                 _SAMPLE: (sample_word, sample_payload_bytes(cells) - 1)}
+        index = Signal(range(max(4 * REGISTER_COUNT, *(n for _, n in words.values())) + 1))
+        data_byte = Signal(8)
+        with m.Switch(source):
+            for key, (word, count) in words.items():
+                with m.Case(key):
+                    m.d.comb += data_byte.eq(word.word_select(index[:(count - 1).bit_length()],
+                                                              8))
+        data_valid = Array([Const(1), Const(1), array.results.valid, coupler.noise.valid,
+                            coupler.samples.valid])[source]
+        last_byte = Signal()
+        with m.Switch(source):
+            for key in (_RESULTS, _NOISE, _SAMPLE):
+                with m.Case(key):
+                    m.d.comb += last_byte.eq(index == words[key][1] - 1)
+
+        m.d.comb += [
+            transmitter.header.payload.op.eq(answer_op),
+            transmitter.header.payload.length.eq(answer_length),
+            array.k.eq(arg16),
+            array.activations.payload.eq(beat),
+            array.weights.row.eq(weight_row),
+            array.weights.column.eq(column),
+            array.weights.data.eq(read.data),
+            coupler.config.payload.addr.eq(arg[:16]),
+            coupler.config.payload.data.eq(arg[16:48]),
+            coupler.run.payload.eq(arg_steps),
+            coupler.stop.eq(stop),
+        ]
+
+        # The register file sees the executor's register number: the one written in
+        # DISPATCH, else the one being sent.
+        m.d.comb += [
+            regs.write_data.eq(arg_value),
+            regs.garbage.eq(receiver.garbage),
+            regs.bad_crc.eq(receiver.bad_crc),
+            regs.bad_frame[0].eq(receiver.bad_frame),
+            regs.running.eq(coupler.running),
+            regs.step.eq(coupler.step),
+            regs.run_samples.eq(samples_sent),
+            regs.saturated.eq(coupler.saturated),
+            regs.array_flags.eq(Cat(array.invalid_code, array.k_overflow)),
+            regs.uart_flags.eq(Cat(self.framing_error, self.overrun)),
+            array.clear_flags.eq(regs.clear_array),
+            self.uart_clear.eq(regs.clear_uart),
+        ]
+
+        def answer(op_value, length_value, from_=_STATUS_ONLY, status_value=Status.OK,
+                   then_value=_THEN_IDLE):
+            m.d.sync += [answer_op.eq(op_value), answer_length.eq(length_value),
+                         source.eq(from_), status.eq(status_value), then.eq(then_value)]
+            m.next = "ANSWER"
+
+        reply = op | RESPONSE_BIT
+
+        def refuse(status_value):
+            answer(reply, 1, status_value=status_value)
+            if status_value in (Status.BAD_LENGTH, Status.UNKNOWN_OPCODE):
+                m.d.comb += regs.bad_frame[1].eq(1)
+
+        # While a run streams, frames are taken as they come: COUPLER_STOP or dropped.
+        with m.If(in_run):
+            m.d.comb += frame.ready.eq(1)
+            with m.If(frame.valid):
+                with m.If((frame.payload.status == Status.OK)
+                          & (frame.payload.op == Op.COUPLER_STOP)
+                          & (frame.payload.length == 0)):
+                    m.d.sync += stop.eq(1)
+                with m.Else():
+                    m.d.comb += regs.dropped.eq(1)
+
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                m.d.comb += frame.ready.eq(1)
+                with m.If(frame.valid):
+                    m.d.sync += [op.eq(frame.payload.op), length.eq(frame.payload.length),
+                                 ptr.eq(0), fetched.eq(0), fetch_for_write.eq(0)]
+                    with m.If(frame.payload.status == Status.OK):
+                        m.next = "FETCH"
+                    with m.Else():
+                        answer(Op.ERROR, 1, status_value=frame.payload.status)
+
+            with m.State("FETCH"):
+                # Payload bytes ptr.. into `arg`: one read to prime, then a byte a cycle.
+                m.d.sync += fetched.eq(fetched + 1)
+                with m.If(fetched != 0):
+                    m.d.sync += arg.eq(Cat(arg[8:], read.data))
+                with m.If(fetched != _ARG_BYTES):
+                    m.d.sync += ptr.eq(ptr + 1)
+                with m.Else():
+                    m.d.sync += fetched.eq(0)
+                    with m.If(fetch_for_write):
+                        m.next = "COUPLER_WRITE"
+                    with m.Else():
+                        m.next = "DISPATCH"
+
+            with m.State("DISPATCH"):
+                with m.Switch(op):
+                    with m.Case(Op.IDENTIFY):
+                        with m.If(length != 0):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Else():
+                            m.d.sync += first.eq(0)
+                            answer(reply, 1 + 4 * IDENTITY_WORDS, _REGISTERS)
+                    with m.Case(Op.READ_REGS):
+                        with m.If(length != 2):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Elif((arg_count == 0)
+                                    | (arg_first + arg_count > REGISTER_COUNT)):
+                            refuse(Status.BAD_ARGUMENT)
+                        with m.Else():
+                            m.d.sync += first.eq(arg_first)
+                            answer(reply, 1 + 4 * arg_count, _REGISTERS)
+                    with m.Case(Op.WRITE_REG):
+                        writable = Cat(arg_register == reg for reg in WRITABLE_REGISTERS).any()
+                        with m.If(length != 5):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Elif(writable):
+                            m.d.comb += [regs.write.eq(1), regs.index.eq(arg_register)]
+                            with m.If(regs.clear_saturated):
+                                # Clear the cells' flags through the coupler's FLAGS register.
+                                m.d.sync += [
+                                    arg.eq(coupler_address(COUPLER_REGION_SCALAR,
+                                                           COUPLER_REG_FLAGS)),
+                                    ptr.eq(length)]
+                                m.next = "COUPLER_WRITE"
+                            with m.Else():
+                                answer(reply, 1)
+                        with m.Elif(arg_register < REGISTER_COUNT):
+                            refuse(Status.READ_ONLY)
+                        with m.Else():
+                            refuse(Status.BAD_ARGUMENT)
+                    with m.Case(Op.LOAD_WEIGHTS):
+                        count = length - 2
+                        with m.If(length < 2):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Elif(arg16 + count > shape.rows * shape.row_bytes):
+                            refuse(Status.BAD_ARGUMENT)
+                        with m.Else():
+                            m.d.sync += [remaining.eq(count), ptr.eq(2), weight_row.eq(0)]
+                            m.next = "WEIGHTS_ADDRESS"
+                    with m.Case(Op.MATVEC):
+                        with m.If(length != arg16 + 2):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Elif((arg16 == 0) | (arg16 > shape.capacity)):
+                            refuse(Status.BAD_ARGUMENT)
+                        with m.Else():
+                            m.d.sync += [remaining.eq(arg16), ptr.eq(2), position.eq(0)]
+                            m.next = "MATVEC_PRIME"
+                    with m.Case(Op.COUPLER_WRITE):
+                        m.d.sync += remaining.eq(length)
+                        m.next = "WRITES_CHECK"
+                    with m.Case(Op.COUPLER_RUN):
+                        with m.If(length != 4):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Else():
+                            answer(reply, 1, then_value=_THEN_RUN_START)
+                    with m.Case(Op.COUPLER_STOP):
+                        with m.If(length != 0):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Else():
+                            answer(reply, 1)
+                    with m.Case(Op.NOISE):
+                        with m.If(length != 2):
+                            refuse(Status.BAD_LENGTH)
+                        with m.Elif((arg16 == 0) | (arg16 > max_noise_beats(cells))):
+                            refuse(Status.BAD_ARGUMENT)
+                        with m.Else():
+                            answer(reply, 1 + 2 * cells * arg16, _NOISE)
+                    with m.Default():
+                        refuse(Status.UNKNOWN_OPCODE)
+
+            # LOAD_WEIGHTS: start -> (row, column) by repeated subtraction, then a byte a
+            # cycle into the array's weight memory.
+            with m.State("WEIGHTS_ADDRESS"):
+                with m.If(remaining == 0):
+                    answer(reply, 1)
+                with m.Elif(column >= shape.row_bytes):
+                    m.d.sync += [column.eq(column - shape.row_bytes),
+                                 weight_row.eq(weight_row + 1)]
+                with m.Else():
+                    m.d.sync += ptr.eq(ptr + 1)
+                    m.next = "WEIGHTS"
+            with m.State("WEIGHTS"):
+                m.d.comb += array.weights.en.eq(1)
+                m.d.sync += [ptr.eq(ptr + 1), remaining.eq(remaining - 1)]
+                with m.If(column == shape.row_bytes - 1):
+                    m.d.sync += [column.eq(0), weight_row.eq(weight_row + 1)]
+                with m.Else():
+                    m.d.sync += column.eq(column + 1)
+                with m.If(remaining == 1):
+                    answer(reply, 1)
+
+            # MATVEC: `inputs` activations a beat, a byte a cycle from the buffer.
+            with m.State("MATVEC_PRIME"):
+                m.d.sync += ptr.eq(ptr + 1)
+                m.next = "MATVEC_FILL"
+            with m.State("MATVEC_FILL"):
+                m.d.sync += [beat[position].eq(read.data), remaining.eq(remaining - 1)]
+                with m.If((position == shape.inputs - 1) | (remaining == 1)):
+                    m.d.sync += position.eq(0)
+                    m.next = "MATVEC_BEAT"
+                with m.Else():
+                    m.d.sync += [position.eq(position + 1), ptr.eq(ptr + 1)]
+            with m.State("MATVEC_BEAT"):
+                m.d.comb += array.activations.valid.eq(1)
+                with m.If(array.activations.ready):
+                    with m.If(remaining == 0):
+                        answer(reply, 1 + 4 * shape.lanes, _RESULTS)
+                    with m.Else():
+                        m.d.sync += ptr.eq(ptr + 1)
+                        m.next = "MATVEC_FILL"
+
+            # COUPLER_WRITE: the length must be a multiple of 6 before anything is written.
+            with m.State("WRITES_CHECK"):
+                with m.If(remaining >= _WRITE_BYTES):
+                    m.d.sync += remaining.eq(remaining - _WRITE_BYTES)
+                with m.Elif(remaining != 0):
+                    refuse(Status.BAD_LENGTH)
+                with m.Elif(length == 0):
+                    answer(reply, 1)
+                with m.Else():
+                    m.d.sync += [ptr.eq(0), fetched.eq(0), fetch_for_write.eq(1)]
+                    m.next = "FETCH"
+            with m.State("COUPLER_WRITE"):
+                m.d.comb += coupler.config.valid.eq(1)
+                with m.If(coupler.config.ready):
+                    with m.If(ptr == length):
+                        answer(reply, 1)
+                    with m.Else():
+                        m.next = "FETCH"
+
+            # Answers: the header, then the status byte and the payload.
+            with m.State("ANSWER"):
+                m.d.comb += transmitter.header.valid.eq(1)
+                with m.If(transmitter.header.ready):
+                    m.d.sync += [status_sent.eq(0), index.eq(0)]
+                    m.next = "SEND"
+            with m.State("SEND"):
+                body = transmitter.body
+                m.d.comb += [body.valid.eq(Mux(status_sent, data_valid, 1)),
+                             body.payload.eq(Mux(status_sent, data_byte, status)),
+                             regs.index.eq(first + index[2:])]
+                with m.If(body.valid & body.ready):
+                    m.d.sync += status_sent.eq(1)
+                    with m.If(status_sent):
+                        m.d.sync += index.eq(index + 1)
+                        with m.If(last_byte):
+                            with m.Switch(source):
+                                with m.Case(_RESULTS):
+                                    m.d.comb += array.results.ready.eq(1)
+                                with m.Case(_NOISE):
+                                    m.d.comb += coupler.noise.ready.eq(1)
+                                    m.d.sync += index.eq(0)
+                                with m.Case(_SAMPLE):
+                                    m.d.comb += coupler.samples.ready.eq(1)
+                                    m.d.sync += samples_sent.eq(samples_sent + 1)
+                with m.If(transmitter.idle):
+                    with m.Switch(then):
+                        with m.Case(_THEN_IDLE):
+                            m.next = "IDLE"
+                        with m.Case(_THEN_RUN_START):
+                            m.next = "RUN_START"
+                        with m.Case(_THEN_RUN):
+                            m.next = "RUN"
+
+            # COUPLER_RUN: start the coupler, stream its samples, end with RUN_DONE.
+            with m.State("RUN_START"):
+                m.d.comb += coupler.run.valid.eq(1)
+                with m.If(coupler.run.ready):
+                    m.d.sync += [in_run.eq(1), stop.eq(0), samples_sent.eq(0)]
+                    m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(coupler.samples.valid):
+                    answer(Op.SAMPLE, sample_payload_bytes(cells), _SAMPLE, then_value=_THEN_RUN)
+                with m.Elif(~coupler.running):
+                    m.d.sync += [in_run.eq(0), stop.eq(0), first.eq(Reg.COUPLER_STEP)]
+                    answer(Op.RUN_DONE, 9, _REGISTERS)
+
+        buffer_in_use = Cat(fsm.ongoing(state) for state in (
+            "FETCH", "DISPATCH", "WEIGHTS_ADDRESS", "WEIGHTS", "MATVEC_PRIME", "MATVEC_FILL",
+            "MATVEC_BEAT", "WRITES_CHECK", "COUPLER_WRITE")).any()
+        m.d.comb += [
+            receiver.hold.eq(buffer_in_use),
+            self.busy.eq(receiver.active | ~fsm.ongoing("IDLE") | ~transmitter.idle),
+        ]
+
+        # LEDs: a heartbeat of about 1 Hz, the coupler running, any sticky flag.
+        beat_bits = max(1, round(config.clock_hz).bit_length() - 1)
+        heartbeat = Signal(beat_bits)
+        m.d.sync += heartbeat.eq(heartbeat + 1)
+        m.d.comb += self.leds.eq(Cat(heartbeat[-1], coupler.running, regs.flags.any()))
+        return m
+
+
+class Soc(wiring.Component):
+    """`SocCore` behind an 8N1 UART (`UartRx`, `UartTx`) at ``config.baud``.
+
+    Parameters
+    ----------
+    config : SocConfig
+
+    Attributes
+    ----------
+    rx : In(1)
+        Serial line from the host (idle high).
+    tx : Out(1)
+        Serial line to the host.
+    leds : Out(3)
+        See `SocCore`.
+    """
+
+    def __init__(self, config: SocConfig):
+        try:
+            if not isinstance(config, SocConfig):
+                raise TypeError(f"config must be a SocConfig, not {config!r}")
+            self.divisor = uart_divisor(config.clock_hz, config.baud)
+        except (TypeError, ValueError):
+            self._MustUse__silence = True
+            raise
+        self.config = config
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(3)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart_rx = uart_rx = UartRx(self.divisor)
+        m.submodules.uart_tx = uart_tx = UartTx(self.divisor)
+        m.submodules.core = core = SocCore(self.config)
+        connect(m, uart_rx.data, core.rx)
+        connect(m, core.tx, uart_tx.data)
+        m.d.comb += [
+            uart_rx.rx.eq(self.rx),
+            self.tx.eq(uart_tx.tx),
+            core.framing_error.eq(uart_rx.framing_error),
+            core.overrun.eq(uart_rx.overrun),
+            uart_rx.clear.eq(core.uart_clear),
+            self.leds.eq(core.leds),
+        ]
+        return m
