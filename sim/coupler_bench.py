@@ -199,7 +199,7 @@ def sample_counts(jobs: list[CouplerJob], cells: int, shaper: str = "icdf") -> l
 
 
 CONFIG_INPUTS = ("config__valid", "config__payload", "run__valid", "run__payload", "stop",
-                 "samples__ready")
+                 "samples__ready", "noise__ready")
 
 
 async def _wait_high(io: CycleIO, name: str, max_cycles: int) -> None:

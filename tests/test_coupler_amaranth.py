@@ -1,15 +1,21 @@
 """The coupler on the Amaranth simulator, sample word for sample word against the golden
-model: small cells, run-time reconfiguration, back-pressure, thinning, stop."""
+model: small cells, run-time reconfiguration, back-pressure, thinning, stop; the cycles a
+step takes against `coupler_cycles_per_step`; the raw noise tap against the noise model."""
 
 import os
 
 import numpy as np
 import pytest
+from amaranth.sim import Simulator
 
+from tritherm.formats import (COUPLER_REG_SEED, COUPLER_REGION_SCALAR, coupler_address,
+                              coupler_cycles_per_step)
 from tritherm.hdl.thermo import Coupler
 from tritherm.sim.coupler_bench import (CouplerJob, Traffic, expected_words,
-                                        first_difference, random_jobs, random_program,
-                                        run_jobs)
+                                        first_difference, pack_samples, random_jobs,
+                                        random_program, run_jobs)
+from tritherm.sim.cycle import AmaranthIO, unpack_fields
+from tritherm.sim.golden import CouplerModel, noise_steps
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 
@@ -64,3 +70,156 @@ def test_coupler_stop_and_resume():
 def test_bad_parameters(make, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make()
+
+
+def simulate(dut, testbench):
+    """Run ``testbench(io)`` on `dut` in the Amaranth simulator (`AmaranthIO` ports)."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+
+    async def bench(ctx):
+        await testbench(AmaranthIO(ctx, dut))
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+async def transfer(io, stream: str, payload: int, limit: int = 100):
+    """One beat on an input stream (``config`` or ``run``), waiting for ``ready``."""
+    io.set(f"{stream}__valid", 1)
+    io.set(f"{stream}__payload", payload)
+    for _ in range(limit):
+        ready = io.get(f"{stream}__ready")
+        await io.end_cycle()
+        if ready:
+            break
+    else:
+        raise TimeoutError(f"{stream} not ready in {limit} cycles")
+    io.set(f"{stream}__valid", 0)
+
+
+async def configure(io, writes):
+    for addr, data in writes:
+        await transfer(io, "config", addr | data << 16)
+
+
+async def run_and_time(io, steps: int, limit: int) -> tuple[list[int], list[int]]:
+    """Run `steps` steps taking every sample at once; (sample words, their cycles)."""
+    io.set("samples__ready", 1)
+    await transfer(io, "run", steps)
+    words, cycles, cycle = [], [], 0
+    while len(words) < steps or io.get("running"):
+        if io.get("samples__valid"):
+            words.append(io.get("samples__payload"))
+            cycles.append(cycle)
+        await io.end_cycle()
+        cycle += 1
+        assert cycle < limit * (steps + 2), "the coupler stalled"
+    return words, cycles
+
+
+@pytest.mark.parametrize("cells,multipliers,quartic,noise_unroll", [
+    (2, 1, False, 4), (3, 1, True, 4), (4, 2, True, 4), (8, 4, False, 4),
+    (8, 4, True, 4), (8, 8, False, 10)])
+def test_cycles_per_step_match_the_formula(cells, multipliers, quartic, noise_unroll):
+    """Cycles between consecutive samples (THIN = 1, no back-pressure, noise fast enough)
+    equal `coupler_cycles_per_step`; the samples are the golden model's."""
+    rng = np.random.default_rng([SEED, cells, multipliers, quartic])
+    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
+    program = random_program(rng, cells, ("overdamped", "underdamped")[int(quartic)], quartic)
+    dut = Coupler(cells, multipliers, noise_unroll=noise_unroll)
+    want_cycles = coupler_cycles_per_step(cells, multipliers, quartic)
+    assert dut.noise_cycles_per_step <= want_cycles
+    steps = 8
+    result = {}
+
+    async def bench(io):
+        await configure(io, program.writes())
+        result["words"], result["cycles"] = await run_and_time(io, steps, 4 * want_cycles)
+
+    simulate(dut, bench)
+    model = CouplerModel(cells)
+    model.load(program.writes())
+    assert result["words"] == pack_samples(model.run(steps), cells)
+    assert np.diff(result["cycles"]).tolist() == [want_cycles] * (steps - 1)
+
+
+def test_noise_sets_the_pace_when_slower():
+    """8 cells on 8 multipliers with the default noise source: the steps wait for noise
+    beats, on average `noise_cycles_per_step` apart (a step, then the next block group)."""
+    rng = np.random.default_rng([SEED, 88])
+    program = random_program(rng, 8, "overdamped", False)
+    dut = Coupler(8, 8)
+    assert dut.noise_cycles_per_step > coupler_cycles_per_step(8, 8)
+    result = {}
+
+    async def bench(io):
+        await configure(io, program.writes())
+        result["cycles"] = (await run_and_time(io, 9, 100))[1]
+
+    simulate(dut, bench)
+    cycles = result["cycles"]
+    assert (cycles[-1] - cycles[0]) / (len(cycles) - 1) == dut.noise_cycles_per_step
+    assert min(np.diff(cycles)) == coupler_cycles_per_step(8, 8)
+
+
+def test_noise_tap():
+    """While stopped, ``noise`` offers the noise source's beats: after a seed write, the
+    k-th beat taken is noise step k of every cell (`noise_steps`), read with gaps; reading
+    advances the streams and the step count, so a run continues after the beats read (the
+    golden model told so), and a SEED write restarts them. Nothing is offered while
+    running."""
+    cells, seed = 3, 0x5EED0000 + SEED
+    rng = np.random.default_rng([SEED, 5])
+    program = random_program(rng, cells, "underdamped", True)
+    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
+    dut = Coupler(cells, 1)
+    reads, steps = 7, 5
+    got = {}
+
+    async def read_noise(io, count):
+        beats, traffic = [], np.random.default_rng([SEED, 6])
+        while len(beats) < count:
+            ready = int(traffic.random() < 0.6)
+            io.set("noise__ready", ready)
+            if ready and io.get("noise__valid"):
+                beats.append(unpack_fields(io.get("noise__payload"), 16, cells))
+            await io.end_cycle()
+        io.set("noise__ready", 0)
+        return beats
+
+    async def bench(io):
+        got["reset"] = await read_noise(io, 2)          # the seed register resets to 0
+        await configure(io, [(coupler_address(COUPLER_REGION_SCALAR, COUPLER_REG_SEED),
+                              seed)])
+        got["first"] = await read_noise(io, reads)
+        got["step"] = io.get("step")
+        await configure(io, program.writes(seed=False))
+        io.set("samples__ready", 1)
+        await transfer(io, "run", steps)
+        io.set("noise__ready", 1)                       # ignored while running
+        got["words"], offered = [], 0
+        while len(got["words"]) < steps or io.get("running"):
+            offered |= io.get("noise__valid")
+            if io.get("samples__valid"):
+                got["words"].append(io.get("samples__payload"))
+            await io.end_cycle()
+        got["offered while running"] = offered
+        io.set("noise__ready", 0)
+        got["after"] = await read_noise(io, 2)
+        await configure(io, [(coupler_address(COUPLER_REGION_SCALAR, COUPLER_REG_SEED),
+                              seed)])
+        got["again"] = await read_noise(io, 2)
+
+    simulate(dut, bench)
+    assert got["reset"] == noise_steps(0, cells, 2).tolist()
+    assert got["first"] == noise_steps(seed, cells, reads).tolist()
+    assert got["step"] == reads
+    model = CouplerModel(cells)
+    model.load(program.writes(seed=False))
+    model.write(coupler_address(COUPLER_REGION_SCALAR, COUPLER_REG_SEED), seed)
+    model.step = reads                                   # the beats read are used up
+    assert got["words"] == pack_samples(model.run(steps), cells)
+    assert got["offered while running"] == 0
+    assert got["after"] == noise_steps(seed, cells, 2, start=reads + steps).tolist()
+    assert got["again"] == noise_steps(seed, cells, 2).tolist()

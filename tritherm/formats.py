@@ -372,12 +372,16 @@ def coupler_acc_width(cells: int, fmt: CouplerFormat = COUPLER_FORMAT) -> int:
 
 def coupler_cycles_per_step(cells: int, multipliers: int, quartic: bool = False,
                             sample: bool = True) -> int:
-    """Clock cycles of one coupler step with no back-pressure and the noise beat ready:
-    per cell ``cells / multipliers + 2`` (MAC pipeline) ``+ 4`` (update) ``+ 7`` (quartic
-    x^2, x^3, k4 x^3 on the update multiplier), plus 2 per step (noise, commit) and 1 when
-    a sample is emitted."""
-    per_cell = cells // multipliers + 2 + 4 + (7 if quartic else 0)
-    return cells * per_cell + 2 + (1 if sample else 0)
+    """Clock cycles of one coupler step with the noise beat ready and samples taken at once.
+
+    The A x products stream one word of `multipliers` entries a cycle over every (cell,
+    block): ``cells * cells / multipliers`` cycles; then 5 to drain the last cell (product,
+    accumulate, kick, DAMP p1, write and commit). With `quartic`, a pre-pass computes
+    k4 x^3 for every cell first, two cycles a cell plus 6. An emitted sample (`sample`)
+    costs no cycle: the next step starts in the cycle it is taken. The noise source may
+    set a slower pace (``Coupler.noise_cycles_per_step``)."""
+    del sample                                   # emission is free (kept for callers)
+    return cells * (cells // multipliers) + 5 + (2 * cells + 6 if quartic else 0)
 
 
 __all__ += [

@@ -29,21 +29,43 @@ upwards; ``sat`` clamps to 16 bits and sets cell i's sticky flag; nothing wraps)
 All cells' gradients use the state at the start of the step (x' goes to a shadow register
 until the step ends). The golden model `tritherm.sim.golden.CouplerModel` does exactly this.
 
-Schedule: cell by cell, the row ``A_i.`` is read from on-chip memory (words of
-``multipliers`` entries) and multiplied with ``multipliers`` x values per cycle in a
-two-stage pipeline (registered operands, registered products: yosys maps each to an
-SB_MAC16 or MULT18X18D), then one more multiplier does the per-cell products in sequence
-(x^2, x^3, k4 x^3 when QUARTIC, NOISE xi, DAMP p1). Cycles per step:
-``cells * (cells / multipliers + 6 [+ 7 quartic]) + 2``, plus one per emitted sample
-(`tritherm.formats.coupler_cycles_per_step`). DSPs: ``multipliers + 1``, plus the ICDF
-shaper's interpolation multiply in the noise source.
+Schedule (`tritherm.formats.coupler_cycles_per_step`): the A x products stream over
+(cell, block) without a gap: each cycle reads one word of ``multipliers`` entries of row
+``A_i.`` from on-chip memory and multiplies it with ``multipliers`` x values (registered
+operands, registered products: yosys maps each to an SB_MAC16 or MULT18X18D), so cell i's
+gradient is complete ``cells / multipliers`` cycles after cell i-1's. Each gradient then
+enters the update pipeline, which takes a new cell every cycle on two more multipliers:
+U1 for NOISE xi (its operands are loaded while the gradient still accumulates) and U2 for
+DAMP p1. The overdamped x' is written as the gradient completes; the underdamped kick p1
+goes straight into U2, and p2, x' and p' are written two cycles later. The last write of a
+step also commits x from the shadow registers, so a linear step takes ``cells * cells /
+multipliers + 5`` cycles (21 for 8 cells on 4 multipliers, 13 on 8). With QUARTIC, a
+pre-pass first computes k4_i c3_i for every cell into a small memory that seeds each
+row's accumulator: U1 squares on even cycles and cubes on odd ones, U2 multiplies by k4,
+two cycles a cell (``2 cells + 6`` more cycles). A sample costs no cycle when it is
+taken at once: the next step starts in the cycle it is offered.
+
+A step starts only when the noise beat is ready. The default noise source makes a beat
+every ``cells / 2 * rounds / noise_unroll`` cycles on average (ICDF; `noise_cycles_per_step`),
+so a step takes the larger of the two on average: with 8 cells, 21 against 20 cycles on 4
+multipliers; on 8 multipliers the noise sets the pace (20) unless ``noise_unroll`` is raised.
+
+DSPs (`dsp_count`): ``multipliers + 2``, plus the ICDF shaper's two in the noise source
+(yosys: 8 SB_MAC16 for 8 cells on 4 multipliers, all of the iCE40UP5K's 8).
 
 Control: write the configuration (`config`, a stream of address/data, accepted only while
 stopped), then ask for a number of steps on `run` (accepted while stopped). ``stop`` high at
 the end of a step ends the run there. After every THIN-th step the state is offered on
-`samples` (sequence number = steps since the seed was written, flags, x, p); the dynamics
+`samples` (sequence number = step count, see below; flags, x, p); the dynamics
 wait while a sample is not taken, so none is dropped. The seed register resets to 0 and is
 applied at reset; writing SEED restarts the noise streams and the step count at 0.
+
+Raw noise: while stopped, `noise` offers the noise source's next beat (one Gaussian sample
+per cell, `NOISE_FORMAT`); taking it advances the streams exactly as a step would, so the
+next run's noise continues after the beats read (writing SEED restarts them). The step
+count (and so a sample's ``seq``) counts every beat consumed since the seed was written,
+by steps and by reads alike: it is always the noise step the next step uses, and the k-th
+beat after a seed write is ``tritherm.sim.golden.noise_steps`` row k.
 
 Parameters
 ----------
@@ -53,9 +75,11 @@ multipliers : int
     MAC units for A x: a power of two that divides ``cells``.
 shaper, rounds, noise_unroll, noise_pipelined :
     The noise source's Gaussian shaper and Threefry configuration (`NoiseSource`). The
-    default, an iterative Threefry with 4 rounds per cycle, makes a block every 5 cycles:
-    enough for a step of any size (a step needs ``cells / 2`` ICDF blocks and takes more
-    than ``6 cells`` cycles) at a fraction of the pipelined core's ~3000 flip-flops.
+    default, an iterative Threefry with 4 rounds per cycle, makes a block every 5 cycles
+    at a fraction of the pipelined core's ~3000 flip-flops. A step needs ``cells / 2``
+    ICDF blocks, so it keeps up with ``multipliers <= cells / 4`` and with 8 cells on 4
+    (`noise_cycles_per_step`); ``noise_unroll=10`` or ``noise_pipelined=True`` feed the
+    faster schedules.
 fmt : CouplerFormat
 
 Attributes
@@ -68,11 +92,13 @@ stop : In(1)
     Sampled at the end of every step: end the run there.
 running : Out(1)
 step : Out(32)
-    Steps since the seed was written.
+    Noise beats consumed since the seed was written (steps and raw noise reads).
 saturated : Out(cells)
     Sticky saturation flag per cell (cleared by writing the FLAGS register).
 samples : Out(stream.Signature(StructLayout({"seq": 32, "flags": cells, "x": cells x
     signed(16), "p": cells x signed(16)})))
+noise : Out(stream.Signature(ArrayLayout(signed(16), cells)))
+    The noise source's next beat, offered while stopped (element i is cell i).
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
@@ -87,7 +113,8 @@ from tritherm.formats import (COUPLER_ADDR_BITS, COUPLER_CELL_BITS, COUPLER_DATA
                               COUPLER_REG_DAMP, COUPLER_REG_FLAGS, COUPLER_REG_HSHIFT,
                               COUPLER_REG_MODE, COUPLER_REG_NOISE, COUPLER_REG_QUARTIC,
                               COUPLER_REG_SEED, COUPLER_REG_THIN, COUPLER_SEQ_BITS,
-                              COUPLER_UNDERDAMPED, NOISE_SEED_BITS, SHAPER_SAMPLES,
+                              COUPLER_UNDERDAMPED, NOISE_FORMAT, NOISE_SEED_BITS,
+                              SHAPER_SAMPLES,
                               THREEFRY_ROUNDS, CouplerFormat, check_rounds, coupler_acc_width)
 
 from ..noise import NoiseSource, check_threefry_config
@@ -161,12 +188,26 @@ class Coupler(wiring.Component):
             "step": Out(COUPLER_SEQ_BITS),
             "saturated": Out(cells),
             "samples": Out(stream.Signature(sample_layout(cells, fmt))),
+            "noise": Out(stream.Signature(
+                data.ArrayLayout(signed(NOISE_FORMAT.width), cells))),
         })
 
     @property
     def dsp_count(self) -> int:
-        """Multipliers the core instantiates: ``multipliers`` MACs + the update one."""
-        return self.multipliers + 1
+        """Multipliers the core instantiates: ``multipliers`` MACs + the two update ones
+        (the noise source's ICDF shaper adds its own)."""
+        return self.multipliers + 2
+
+    @property
+    def noise_cycles_per_step(self) -> float:
+        """Average cycles between noise beats when the noise source runs at full rate:
+        ``cells`` Threefry blocks per ``samples_per_block`` beats, a block every
+        ``rounds / noise_unroll`` cycles (iterative) or every cycle plus one bubble per
+        group (pipelined). A step takes ``max(coupler_cycles_per_step, this)`` on average."""
+        spb = SHAPER_SAMPLES[self.shaper]
+        if self.noise_pipelined:
+            return (self.cells + 1) / spb
+        return self.cells * (self.rounds // self.noise_unroll) / spb
 
     def elaborate(self, platform):
         m = Module()
@@ -176,13 +217,16 @@ class Coupler(wiring.Component):
         lane_bits = (lanes - 1).bit_length()
         sw, cw = fmt.state.width, fmt.coef.width
         state, coef, mult = signed(sw), signed(cw), signed(fmt.mult.width)
-        pfrac = fmt.product_frac
+        pfrac, sfrac = fmt.product_frac, fmt.state.frac
+        issue_cycles = n * blocks                        # A x words per step
+        commit_at = issue_cycles + 4                     # the last cell's underdamped write
+        prepass_cycles = 2 * n + 6                       # QUARTIC pre-pass (see below)
 
         # Noise: one stream per cell; restarted by a SEED write.
         reseed = Signal()
-        noise = NoiseSource(n, self.shaper, self.rounds, self.noise_unroll,
-                            self.noise_pipelined)
-        m.submodules.noise = ResetInserter(reseed)(noise)
+        source = NoiseSource(n, self.shaper, self.rounds, self.noise_unroll,
+                             self.noise_pipelined)
+        m.submodules.noise = ResetInserter(reseed)(source)
 
         # Registers.
         x = Array(Signal(state, name=f"x{i}") for i in range(n))
@@ -200,12 +244,13 @@ class Coupler(wiring.Component):
         step = Signal(COUPLER_SEQ_BITS)
         left = Signal(16, init=1)
         remaining = Signal(32)
+        emit = Signal()                                  # a sample waits to be taken
 
         m.d.comb += [self.step.eq(step), self.saturated.eq(Cat(*flags))]
 
         # The seed goes to the noise source once after reset and after every SEED write.
-        m.d.comb += [noise.seed.valid.eq(seed_pending), noise.seed.payload.eq(seed)]
-        with m.If(noise.seed.valid & noise.seed.ready):
+        m.d.comb += [source.seed.valid.eq(seed_pending), source.seed.payload.eq(seed)]
+        with m.If(source.seed.valid & source.seed.ready):
             m.d.sync += seed_pending.eq(0)
 
         # A: row i, block jb at address Cat(jb, i); lane l of a word is column jb*lanes + l.
@@ -213,6 +258,22 @@ class Coupler(wiring.Component):
                                             depth=n << block_bits, init=[])
         a_wr = a_mem.write_port(granularity=cw)
         a_rd = a_mem.read_port()
+        # k4_i c3_i of every cell (QUARTIC), written by the pre-pass, read as rows start.
+        m.submodules.q_mem = q_mem = Memory(shape=signed(sw + cw), depth=n, init=[])
+        q_wr = q_mem.write_port()
+        q_rd = q_mem.read_port()
+
+        # Raw noise reads (while stopped) consume a beat like a step; the step count
+        # follows every beat, so it stays the noise step of the next step.
+        idle = Signal()
+        commit = Signal()
+        m.d.comb += [
+            self.noise.payload.eq(source.samples.payload),
+            self.noise.valid.eq(idle & source.samples.valid),
+            source.samples.ready.eq(commit | (idle & self.noise.ready)),
+        ]
+        with m.If(source.samples.valid & source.samples.ready):
+            m.d.sync += step.eq(step + 1)
 
         # Configuration writes (only while stopped).
         cfg = self.config.payload
@@ -256,68 +317,162 @@ class Coupler(wiring.Component):
                 with m.Case(COUPLER_REG_FLAGS):
                     m.d.sync += [flag.eq(0) for flag in flags]
 
-        # Datapath.
-        cell = Signal(range(n))
-        count = Signal(range(blocks + 2))
-        phase = Signal(3)
-        acc = Signal(signed(coupler_acc_width(n, fmt)))
+        # Step timing. `t` counts the cycles of the pre-pass, then of the stream; it is 0
+        # between steps, so the first cycle of a step is the one that starts it.
+        t = Signal(range(max(prepass_cycles, commit_at) + 1))
+        start = Signal()                                 # a step starts this cycle
+        pre_on, stream_on = Signal(), Signal()           # pre-pass / stream at cycle t
+        under = Signal()
+        m.d.comb += under.eq(mode == COUPLER_UNDERDAMPED)
+
+        # Stream: issue (read A, register x) -> 1 (multiply) -> 2 (accumulate) -> 3 (the
+        # gradient is complete: overdamped write, underdamped kick) -> 4 -> 5 (underdamped
+        # write). Each stage carries its cell; `first` and `last` mark a row's blocks.
+        issue = Signal()
+        issue_cell = Signal(range(n))
+        issue_block = Signal(range(blocks))
+        m.d.comb += issue.eq(stream_on & (t < issue_cycles))
+        with m.If(issue):
+            with m.If(issue_block == blocks - 1):
+                m.d.sync += [issue_block.eq(0),
+                             issue_cell.eq(Mux(issue_cell == n - 1, 0, issue_cell + 1))]
+            with m.Else():
+                m.d.sync += issue_block.eq(issue_block + 1)
+        v1, v2, v3, v4, v5 = (Signal(name=f"v{k}") for k in range(1, 6))
+        c1, c2, c3, c4, c5 = (Signal(range(n), name=f"c{k}") for k in range(1, 6))
+        first1, last1, first2, last2 = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [
+            v1.eq(issue), c1.eq(issue_cell), first1.eq(issue_block == 0),
+            last1.eq(issue_block == blocks - 1),
+            v2.eq(v1), c2.eq(c1), first2.eq(first1), last2.eq(last1),
+            v3.eq(v2 & last2), c3.eq(c2), v4.eq(v3), c4.eq(c3), v5.eq(v4), c5.eq(c4),
+        ]
+
         # A x: `lanes` multipliers, operands registered (memory output, x_op), product
-        # registered; `issue` -> `v1` (multiply) -> `v2` (accumulate).
-        issue, v1, v2 = Signal(), Signal(), Signal()
+        # registered.
         x_op = [Signal(state, name=f"x_op{k}") for k in range(lanes)]
         products = [Signal(signed(sw + cw), name=f"product{k}") for k in range(lanes)]
-        m.d.comb += a_rd.addr.eq(Cat(count[:block_bits], cell))
-        m.d.sync += [v1.eq(issue), v2.eq(v1)]
+        m.d.comb += a_rd.addr.eq(Cat(issue_block[:block_bits], issue_cell))
         with m.If(issue):
             for k in range(lanes):
                 column_values = Array(x[jb * lanes + k] for jb in range(blocks))
-                m.d.sync += x_op[k].eq(column_values[count[:max(block_bits, 1)]]
-                                       if blocks > 1 else x[k])
+                m.d.sync += x_op[k].eq(column_values[issue_block] if blocks > 1 else x[k])
         with m.If(v1):
             for k in range(lanes):
                 a_value = a_rd.data[k * cw:(k + 1) * cw].as_signed()
                 m.d.sync += products[k].eq(a_value * x_op[k])
-        # The update multiplier: operands in, product two cycles later.
-        u_a, u_b = Signal(signed(16)), Signal(signed(16))
-        u_p = Signal(signed(32))
-        m.d.sync += u_p.eq(u_a * u_b)
-        noise_product = Signal(signed(32))
-        p1 = Signal(state)
+        # Accumulate: a row starts at -(b_i << 12) [+ k4_i c3_i].
+        acc = Signal(signed(coupler_acc_width(n, fmt)))
+        product_sum, acc_init = Signal.like(acc), Signal.like(acc)
+        b_2 = Signal(state)
+        m.d.comb += [q_rd.addr.eq(c1), b_2.eq(b[c2]), product_sum.eq(sum(products)),
+                     acc_init.eq(Mux(quartic, q_rd.data, 0) - (b_2 << fmt.coef.frac))]
+        with m.If(v2):
+            m.d.sync += acc.eq(Mux(first2, acc_init, acc) + product_sum)
 
-        # Everything a cell's update needs, computed once (Amaranth lowers an expression
-        # again at every use, so each is given a name before the per-cell assignments).
-        x_i, p_i, xi_i = Signal(state), Signal(state), Signal(signed(16))
-        b_i, k4_i = Signal(state), Signal(coef)
-        m.d.comb += [x_i.eq(x[cell]), p_i.eq(p[cell]), xi_i.eq(noise.samples.payload[cell]),
-                     b_i.eq(b[cell]), k4_i.eq(k4[cell])]
-        # QUARTIC: x^2 or x^3 from the update multiplier, rounded and saturated.
-        power, power_sat = Signal(state), Signal()
-        m.d.comb += Cat(power, power_sat).eq(Cat(*_saturate(_round(u_p, 0, fmt.state.frac), sw)))
-        # UPDATE phase 0 (underdamped kick): p1 = sat(p + rnd(-g, 12 + hs)).
-        kicked, kicked_sat = Signal(state), Signal()
+        # The update multipliers: operands in, product two cycles later. U1: x^2 and x^3
+        # (pre-pass), NOISE xi; U2: k4 x^3 (pre-pass), DAMP p1.
+        u1_a, u1_b, u2_a, u2_b = (Signal(signed(16), name=f"u{k}") for k in
+                                  ("1_a", "1_b", "2_a", "2_b"))
+        u1_p, u2_p = Signal(signed(32)), Signal(signed(32))
+        m.d.sync += [u1_p.eq(u1_a * u1_b), u2_p.eq(u2_a * u2_b)]
+
+        # Per-cell operands, each one multiplexer shared by the stages that need it (the
+        # pre-pass and the stream never overlap).
+        s_half = Signal(range(n + 4))                    # t // 2 in the pre-pass
+        pre_x_cell = Signal(range(n + 2))                # square: t/2, cube: (t - 3)/2
+        x_index, noise_index = Signal(range(n)), Signal(range(n))
+        write_cell = Signal(range(n))
+        x_c, p_3, xi_c = Signal(state), Signal(state), Signal(signed(16))
+        m.d.comb += [
+            s_half.eq(t[1:]),
+            write_cell.eq(Mux(under, c5, c3)),
+            x_index.eq(Mux(pre_on, pre_x_cell, write_cell)),
+            noise_index.eq(Mux(under, c3, c1)),
+            x_c.eq(x[x_index]), p_3.eq(p[c3]), xi_c.eq(source.samples.payload[noise_index]),
+        ]
+
+        # QUARTIC pre-pass, two cycles per cell (cell i from t = 2i), U1 computing a square
+        # on even cycles and a cube on odd ones: U1 <- x x (2i); c2 = sat(rnd(.)) (2i + 2);
+        # U1 <- c2 x (2i + 3); c3 = sat(rnd(.)) and U2 <- k4 c3 (2i + 5); k4 c3 written to
+        # q_mem (2i + 7), the last at 2 cells + 5. One rounding unit serves c2 and c3.
+        even = Signal()
+        stage_square, stage_c2, stage_cube, stage_c3, stage_store = (
+            Signal(name=f"pre_{k}") for k in ("square", "c2", "cube", "c3", "store"))
+        m.d.comb += [
+            even.eq(~t[0]),
+            stage_square.eq(pre_on & even & (t < 2 * n)),
+            stage_c2.eq(pre_on & even & (t >= 2) & (t <= 2 * n)),
+            stage_cube.eq(pre_on & ~even & (t >= 3) & (t <= 2 * n + 1)),
+            stage_c3.eq(pre_on & ~even & (t >= 5) & (t <= 2 * n + 3)),
+            stage_store.eq(pre_on & ~even & (t >= 7) & (t <= 2 * n + 5)),
+        ]
+        power, power_sat, c2_held = Signal(state), Signal(), Signal(state)
+        k4_c = Signal(coef)
+        pre_cell = Signal(range(n + 2))                  # c2: t/2 - 1, c3: (t - 5)/2
+        m.d.comb += [
+            Cat(power, power_sat).eq(Cat(*_saturate(_round(u1_p, 0, sfrac), sw))),
+            pre_x_cell.eq(Mux(even, s_half, s_half - 1)),
+            pre_cell.eq(Mux(even, s_half - 1, s_half - 2)),
+            k4_c.eq(k4[pre_cell]),
+            q_wr.addr.eq(s_half - 3), q_wr.data.eq(u2_p), q_wr.en.eq(stage_store),
+        ]
+        with m.If(stage_square):
+            m.d.sync += [u1_a.eq(x_c), u1_b.eq(x_c)]
+        with m.If(stage_c2):
+            m.d.sync += c2_held.eq(power)
+        with m.If(stage_cube):
+            m.d.sync += [u1_a.eq(c2_held), u1_b.eq(x_c)]
+        with m.If(stage_c3):
+            m.d.sync += [u2_a.eq(k4_c), u2_b.eq(power)]
+
+        # Update, stage 3 (the gradient g = acc is complete).
+        noise_load = Signal()
+        m.d.comb += noise_load.eq(Mux(under, v3, v1 & last1))
+        with m.If(noise_load):                           # NOISE xi, ready at the write
+            m.d.sync += [u1_a.eq(noise_amp), u1_b.eq(xi_c)]
+        # Underdamped kick p1 = sat(p + rnd(-g, 12 + hs)), straight into U2 (u2_b is p1).
+        kicked, kicked_sat, p1_held, kick_sat4, kick_sat5 = (
+            Signal(state), Signal(), Signal(state), Signal(), Signal())
         m.d.comb += Cat(kicked, kicked_sat).eq(Cat(*_saturate(
-            p_i + _round(-acc, hshift, pfrac - fmt.state.frac), sw)))
-        # UPDATE phase 3: the new x (and p), either mode.
+            p_3 + _round(-acc, hshift, pfrac - sfrac), sw)))
+        with m.If(v3 & under):
+            m.d.sync += [u2_a.eq(damp), u2_b.eq(kicked), kick_sat4.eq(kicked_sat)]
+        m.d.sync += [p1_held.eq(u2_b), kick_sat5.eq(kick_sat4)]
+        # Overdamped x' (stage 3), from g and NOISE xi.
         noise_frac = fmt.mult.frac + 12
-        total = -(acc << (noise_frac - pfrac)) + (noise_product << hshift)
-        x_od, sat_od = _saturate(x_i + _round(total, hshift, noise_frac - fmt.state.frac), sw)
-        shift = noise_frac - (fmt.mult.frac + fmt.state.frac)
+        total = -(acc << (noise_frac - pfrac)) + (u1_p << hshift)
+        x_od, sat_od = _saturate(x_c + _round(total, hshift, noise_frac - sfrac), sw)
+        # Underdamped p2 and x' (stage 5), from DAMP p1 and NOISE xi.
+        shift = noise_frac - (fmt.mult.frac + sfrac)
         p2 = Signal(state)
-        p2_value, sat_p2 = _saturate(
-            _round((u_p << shift) + noise_product, 0, noise_frac - fmt.state.frac), sw)
+        p2_value, sat_p2 = _saturate(_round((u2_p << shift) + u1_p, 0, noise_frac - sfrac), sw)
         m.d.comb += p2.eq(p2_value)
-        x_ud, sat_x = _saturate(x_i + _round(p1 + p2, hshift, 1), sw)
-        under = Signal()
-        x_next, next_sat = Signal(state), Signal()
-        m.d.comb += [under.eq(mode == COUPLER_UNDERDAMPED),
+        x_ud, sat_x = _saturate(x_c + _round(p1_held + p2, hshift, 1), sw)
+        x_next, next_sat, writing = Signal(state), Signal(), Signal()
+        m.d.comb += [writing.eq(Mux(under, v5, v3)),
                      x_next.eq(Mux(under, x_ud, x_od)),
-                     next_sat.eq(Mux(under, sat_p2 | sat_x, sat_od))]
+                     next_sat.eq(Mux(under, kick_sat5 | sat_p2 | sat_x, sat_od))]
 
-        saturated_now = Signal()
-        with m.If(saturated_now):
-            for i in range(n):
-                with m.If(cell == i):
-                    m.d.sync += flags[i].eq(1)
+        # Sticky flags: the pre-pass's c2 or c3 or the update's, one cell a cycle.
+        flag_cell, flag_now = Signal(range(n + 2)), Signal()
+        m.d.comb += [flag_cell.eq(Mux(pre_on, pre_cell, write_cell)),
+                     flag_now.eq(Mux(pre_on, (stage_c2 | stage_c3) & power_sat,
+                                     writing & next_sat))]
+        for i in range(n):
+            with m.If(flag_now & (flag_cell == i)):
+                m.d.sync += flags[i].eq(1)
+
+        # Write x' to the shadow register (and p'); the commit copies the shadows to x, and
+        # the last cell's underdamped x', written in that very cycle, directly.
+        for i in range(n):
+            with m.If(writing & (write_cell == i)):
+                m.d.sync += x_new[i].eq(x_next)
+                with m.If(under):
+                    m.d.sync += p[i].eq(p2)
+        with m.If(commit):
+            m.d.sync += [x[i].eq(x_new[i]) for i in range(n - 1)]
+            m.d.sync += x[n - 1].eq(Mux(under, x_next, x_new[n - 1]))
 
         with m.FSM():
             with m.State("START"):
@@ -326,89 +481,44 @@ class Coupler(wiring.Component):
                 # `always @*` block at time 0).
                 m.next = "IDLE"
             with m.State("IDLE"):
-                m.d.comb += [self.config.ready.eq(1), self.run.ready.eq(1)]
+                m.d.comb += [idle.eq(1), self.config.ready.eq(1), self.run.ready.eq(1)]
                 with m.If(self.run.valid & (self.run.payload != 0)):
                     m.d.sync += remaining.eq(self.run.payload)
-                    m.next = "NOISE"
-            with m.State("NOISE"):
-                m.d.comb += self.running.eq(1)
-                with m.If(noise.samples.valid):
-                    m.d.sync += [cell.eq(0), count.eq(0)]
-                    m.next = "MAC"
-            with m.State("MAC"):
-                m.d.comb += [self.running.eq(1), issue.eq(count < blocks)]
-                m.d.sync += count.eq(count + 1)
-                with m.If(count == 0):
-                    m.d.sync += acc.eq(-(b_i << fmt.coef.frac))
-                with m.Elif(v2):
-                    m.d.sync += acc.eq(acc + sum(products))
-                with m.If(count == blocks + 1):
-                    m.d.sync += phase.eq(0)
-                    with m.If(quartic):
-                        m.next = "QUARTIC"
-                    with m.Else():
-                        m.next = "UPDATE"
-            with m.State("QUARTIC"):
-                m.d.comb += self.running.eq(1)
-                m.d.sync += phase.eq(phase + 1)
-                with m.Switch(phase):
-                    with m.Case(0):
-                        m.d.sync += [u_a.eq(x_i), u_b.eq(x_i)]
-                    with m.Case(2, 4):
-                        m.d.comb += saturated_now.eq(power_sat)
-                        with m.If(phase == 2):
-                            m.d.sync += [u_a.eq(power), u_b.eq(x_i)]
-                        with m.Else():
-                            m.d.sync += [u_a.eq(k4_i), u_b.eq(power)]
-                    with m.Case(6):
-                        m.d.sync += [acc.eq(acc + u_p), phase.eq(0)]
-                        m.next = "UPDATE"
-            with m.State("UPDATE"):
-                m.d.comb += self.running.eq(1)
-                m.d.sync += phase.eq(phase + 1)
-                with m.Switch(phase):
-                    with m.Case(0):
-                        m.d.comb += saturated_now.eq(kicked_sat & under)
-                        m.d.sync += [p1.eq(kicked), u_a.eq(noise_amp), u_b.eq(xi_i)]
-                    with m.Case(1):
-                        m.d.sync += [u_a.eq(damp), u_b.eq(p1)]
-                    with m.Case(2):
-                        m.d.sync += noise_product.eq(u_p)
-                    with m.Case(3):
-                        m.d.comb += saturated_now.eq(next_sat)
-                        for i in range(n):
-                            with m.If(cell == i):
-                                m.d.sync += x_new[i].eq(x_next)
-                                with m.If(under):
-                                    m.d.sync += p[i].eq(p2)
-                        m.d.sync += phase.eq(0)
-                        with m.If(cell == n - 1):
-                            m.next = "END"
-                        with m.Else():
-                            m.d.sync += [cell.eq(cell + 1), count.eq(0)]
-                            m.next = "MAC"
-            with m.State("END"):
-                m.d.comb += [self.running.eq(1), noise.samples.ready.eq(1)]
-                m.d.sync += [x[i].eq(x_new[i]) for i in range(n)]
-                m.d.sync += [step.eq(step + 1),
-                             remaining.eq(Mux(self.stop, 0, remaining - 1))]
-                more = ~self.stop & (remaining != 1)
-                with m.If(left == 1):
-                    m.d.sync += left.eq(thin)
-                    m.next = "EMIT"
-                with m.Else():
-                    m.d.sync += left.eq(left - 1)
-                    with m.If(more):
-                        m.next = "NOISE"
-                    with m.Else():
+                    m.next = "NEXT"
+            with m.State("NEXT"):
+                # Between steps: offer the sample; start the next step once it is taken.
+                taken = ~emit | self.samples.ready
+                m.d.comb += [self.running.eq(1), self.samples.valid.eq(emit)]
+                with m.If(taken):
+                    m.d.sync += emit.eq(0)
+                    with m.If(remaining == 0):
                         m.next = "IDLE"
-            with m.State("EMIT"):
-                m.d.comb += [self.running.eq(1), self.samples.valid.eq(1)]
-                with m.If(self.samples.ready):
-                    with m.If(remaining != 0):
-                        m.next = "NOISE"
+                    with m.Elif(source.samples.valid):
+                        m.d.comb += start.eq(1)
+                        m.d.sync += t.eq(1)
+                        with m.If(quartic):
+                            m.d.comb += pre_on.eq(1)
+                            m.next = "PRE"
+                        with m.Else():
+                            m.d.comb += stream_on.eq(1)
+                            m.next = "STREAM"
+            with m.State("PRE"):
+                m.d.comb += [self.running.eq(1), pre_on.eq(1)]
+                m.d.sync += t.eq(t + 1)
+                with m.If(t == prepass_cycles - 1):
+                    m.d.sync += t.eq(0)
+                    m.next = "STREAM"
+            with m.State("STREAM"):
+                m.d.comb += [self.running.eq(1), stream_on.eq(1)]
+                m.d.sync += t.eq(t + 1)
+                with m.If(t == commit_at):
+                    m.d.comb += commit.eq(1)
+                    m.d.sync += [t.eq(0), remaining.eq(Mux(self.stop, 0, remaining - 1))]
+                    with m.If(left == 1):
+                        m.d.sync += [left.eq(thin), emit.eq(1)]
                     with m.Else():
-                        m.next = "IDLE"
+                        m.d.sync += left.eq(left - 1)
+                    m.next = "NEXT"
 
         out = self.samples.payload
         m.d.comb += [out.seq.eq(step), out.flags.eq(Cat(*flags))]
