@@ -303,10 +303,12 @@ class SocModel:
 
 @dataclass
 class Send:
-    """Send bytes; expect what the model answers."""
+    """Send bytes; expect what the model answers (and, with `recovers`, an OK answer to
+    the command in `data`: the device is back in step whatever came before)."""
 
     data: bytes
     note: str = ""
+    recovers: bool = False
 
 
 @dataclass
@@ -468,7 +470,8 @@ def noise_script(config: SocConfig, seed: int) -> list:
 
 def error_script() -> list:
     """Each kind of bad input, then a good frame that must succeed."""
-    good = Send(frame(Op.READ_REGS, pack_read_regs(Reg.BAD_CRC_COUNT, 4)), "good READ_REGS")
+    good = Send(frame(Op.READ_REGS, pack_read_regs(Reg.BAD_CRC_COUNT, 4)), "good READ_REGS",
+                recovers=True)
     bad_crc = bytearray(frame(Op.READ_REGS, pack_read_regs(0, 2)))
     bad_crc[5] ^= 0x01
     truncated = frame(Op.READ_REGS, pack_read_regs(0, 2))[:5]
@@ -540,7 +543,7 @@ def corruption_script(config: SocConfig, seed: int, count: int = 12) -> list:
             damaged = garbage.tobytes() + command
             note = f"{len(garbage)} garbage bytes before it"
         script += [Send(bytes(damaged), f"round {number}: {note}"), Pause(),
-                   Send(command, f"round {number}: intact")]
+                   Send(command, f"round {number}: intact", recovers=True)]
     return script + [_regs(Reg.BAD_CRC_COUNT, 4)]
 
 
@@ -657,6 +660,11 @@ async def play(link: SocLink, model: SocModel, script: list, timeout_cycles: int
             got = await link.receive(len(want), len(want) * link.byte_cycles + _SLACK)
             _check(got, want, step.note)
             total += len(got)
+        if isinstance(step, Send) and step.recovers:
+            answers = FrameParser().feed(got)
+            if not answers or answers[0].op != response(step.data[1]) or answers[0].status:
+                raise AssertionError(f"{step.note}: the command was not answered OK "
+                                     f"({describe(got)})")
     extra = await link.receive(1, 20 * link.byte_cycles + 100)
     if extra:
         raise AssertionError(f"the device sent more than expected: {extra.hex()}")
