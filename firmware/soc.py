@@ -40,7 +40,7 @@ SYNC, the executor is idle and nothing is left to send.
 LEDs: 0 a heartbeat (about 1 Hz), 1 the coupler running, 2 any sticky flag.
 """
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.memory import Memory
@@ -190,19 +190,18 @@ class SocCore(wiring.Component):
                  _NOISE: (coupler.noise.payload.as_value(), 2 * cells),
                  _SAMPLE: (sample_word, sample_payload_bytes(cells) - 1)}
         index = Signal(range(max(4 * REGISTER_COUNT, *(n for _, n in words.values())) + 1))
-        data_byte = Signal(8)
-        with m.Switch(source):
-            for key, (word, count) in words.items():
-                with m.Case(key):
-                    m.d.comb += data_byte.eq(word.word_select(index[:(count - 1).bit_length()],
-                                                              8))
-        data_valid = Array([Const(1), Const(1), array.results.valid, coupler.noise.valid,
-                            coupler.samples.valid])[source]
-        last_byte = Signal()
-        with m.Switch(source):
-            for key in (_RESULTS, _NOISE, _SAMPLE):
-                with m.Case(key):
-                    m.d.comb += last_byte.eq(index == words[key][1] - 1)
+        # Shifts and plain expressions, not Switches: the Verilog is continuous assignments,
+        # which Icarus evaluates at time 0 (it does not run an `always @*` block until an
+        # input changes).
+        data_byte = Cat(Const(0, 8), *(word.word_select(index[:(count - 1).bit_length()], 8)
+                                       for word, count in (words[key] for key in
+                                                           range(_REGISTERS, _SAMPLE + 1)))
+                        ).word_select(source, 8)
+        data_valid = Cat(Const(1), Const(1), array.results.valid, coupler.noise.valid,
+                         coupler.samples.valid).bit_select(source, 1)
+        last_byte = Cat(Const(0), Const(0), *(index == words[key][1] - 1
+                                              for key in (_RESULTS, _NOISE, _SAMPLE))
+                        ).bit_select(source, 1)
 
         m.d.comb += [
             transmitter.header.payload.op.eq(answer_op),
@@ -260,6 +259,11 @@ class SocCore(wiring.Component):
                     m.d.comb += regs.dropped.eq(1)
 
         with m.FSM() as fsm:
+            with m.State("START"):
+                # One cycle after reset, so that the state register changes once and every
+                # combinational block of the Verilog is evaluated (Icarus does not run an
+                # `always @*` block at time 0).
+                m.next = "IDLE"
             with m.State("IDLE"):
                 m.d.comb += frame.ready.eq(1)
                 with m.If(frame.valid):

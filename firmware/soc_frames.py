@@ -114,6 +114,11 @@ class FrameReceiver(wiring.Component):
                 verdict(Status.TIMEOUT)
 
         with m.FSM() as fsm:
+            with m.State("START"):
+                # One cycle after reset, so that the state register changes once and every
+                # combinational block of the Verilog is evaluated (Icarus does not run an
+                # `always @*` block at time 0).
+                m.next = "HUNT"
             with m.State("HUNT"):
                 m.d.comb += rx.ready.eq(1)
                 with m.If(took):
@@ -219,6 +224,11 @@ class FrameTransmitter(wiring.Component):
                 m.next = then
 
         with m.FSM():
+            with m.State("START"):
+                # One cycle after reset, so that the state register changes once and every
+                # combinational block of the Verilog is evaluated (Icarus does not run an
+                # `always @*` block at time 0).
+                m.next = "IDLE"
             with m.State("IDLE"):
                 m.d.comb += [self.idle.eq(1), self.header.ready.eq(1)]
                 with m.If(self.header.valid):

@@ -1,7 +1,7 @@
 """The SoC's register file (`tritherm.firmware.protocol.Reg`): identity constants, live
 status, sticky flags with per-bit clear, and the error counters."""
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -40,6 +40,12 @@ def identity_values(config: SocConfig) -> dict[Reg, int]:
                              | fmt.mult.frac << 24),
         Reg.MAX_PAYLOAD: MAX_PAYLOAD,
     }
+
+
+def _word(value) -> Value:
+    """`value` (an int or a Value of at most 32 bits) as 32 bits, zero-extended."""
+    value = Value.cast(Const(value, 32) if isinstance(value, int) else value)
+    return Cat(value, Const(0, 32 - len(value))) if len(value) < 32 else value
 
 
 def _bit(flag: Flag) -> int:
@@ -124,13 +130,16 @@ class RegisterFile(wiring.Component):
                 (held_uart, uart_now, self.uart_flags, self.clear_uart,
                  (Flag.UART_FRAMING, Flag.UART_OVERRUN))):
             cleared = Cat(data[_bit(flag)] for flag in bits)
-            with m.If(flags_write & cleared.any()):
-                m.d.comb += clear.eq(1)
+            m.d.comb += clear.eq(flags_write & cleared.any())
+            with m.If(clear):
                 m.d.sync += held.eq(now & ~cleared)
         m.d.comb += self.clear_saturated.eq(
             flags_write & data[_bit(Flag.COUPLER_SATURATED)])
 
-        # Counters.
+        # Counters. They start a cycle after reset: in Icarus the events, driven from the
+        # state machines' `always @*` blocks, are X until those blocks first run.
+        started = Signal()
+        m.d.sync += started.eq(1)
         counters = {}
         top = (1 << COUNTER_BITS) - 1
         for reg, events in ((Reg.BAD_CRC_COUNT, [self.bad_crc]),
@@ -141,7 +150,7 @@ class RegisterFile(wiring.Component):
             total = counter + sum(events)
             with m.If(write & (self.index == reg)):
                 m.d.sync += counter.eq(0)
-            with m.Else():
+            with m.Elif(started):
                 m.d.sync += counter.eq(Mux(total > top, top, total))
             counters[reg] = counter
 
@@ -157,8 +166,8 @@ class RegisterFile(wiring.Component):
         if cells > 32:
             live[Reg.SATURATED_HI] = self.saturated[32:]
         values = {**identity_values(self.config), **live}
-        with m.Switch(self.index):
-            for reg, value in values.items():
-                with m.Case(reg):
-                    m.d.comb += self.value.eq(value)
+        # A shift, not a Switch: the Verilog is a continuous assignment, which Icarus
+        # evaluates at time 0 (it does not run an `always @*` block until an input changes).
+        table = Cat(_word(values.get(reg, 0)) for reg in range(1 << REGISTER_INDEX_BITS))
+        m.d.comb += self.value.eq(table.word_select(self.index, 32))
         return m

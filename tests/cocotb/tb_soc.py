@@ -3,7 +3,8 @@
 The host side is cocotbext-uart: a `UartSource` on ``rx`` and a `UartSink` on ``tx`` at the
 SoC's bit time (``divisor`` cycles of the 100 MHz simulation clock). The scripts, the
 golden `SocModel` and the driver are `tritherm.sim.soc_vectors`, shared with the Amaranth
-tests. Configured by the environment: TRITHERM_SEED, TRITHERM_ROUNDS (corruption rounds).
+tests. Configured by the environment: TRITHERM_SEED, TRITHERM_ROUNDS (corruption rounds),
+TRITHERM_SOC_TESTS (comma-separated test names to run; all when unset).
 """
 
 import logging
@@ -18,6 +19,14 @@ from tritherm.firmware.soc import frame_timeout_cycles
 from tritherm.hdl.io import uart_divisor
 from tritherm.sim import soc_vectors as sv
 from tritherm.sim.cocotb_io import CLOCK_PERIOD_NS, start_clock_and_reset
+
+
+_ONLY = [name for name in os.environ.get("TRITHERM_SOC_TESTS", "").split(",") if name]
+
+
+def soc_test(function):
+    """A cocotb test, skipped unless TRITHERM_SOC_TESTS is unset or names it."""
+    return cocotb.test(skip=bool(_ONLY) and function.__name__ not in _ONLY)(function)
 
 
 class UartLink:
@@ -71,35 +80,35 @@ class TB:
         assert int(self.dut.leds.value) & 0b010 == 0, "the coupler LED is still on"
 
 
-@cocotb.test()
+@soc_test
 async def soc_identify_and_registers(dut):
     await TB(dut).play(sv.identify_script() + sv.registers_script())
 
 
-@cocotb.test()
+@soc_test
 async def soc_matvec(dut):
     tb = TB(dut)
     await tb.play(sv.matvec_script(tb.config, tb.seed))
 
 
-@cocotb.test()
+@soc_test
 async def soc_coupler_samples(dut):
     tb = TB(dut)
     await tb.play(sv.coupler_script(tb.config, tb.seed) + sv.noise_script(tb.config, tb.seed))
 
 
-@cocotb.test()
+@soc_test
 async def soc_coupler_stop(dut):
     tb = TB(dut)
     await tb.play(sv.stop_script(tb.config, tb.seed))
 
 
-@cocotb.test()
+@soc_test
 async def soc_bad_frames(dut):
     await TB(dut).play(sv.error_script())
 
 
-@cocotb.test()
+@soc_test
 async def soc_corrupted_frames(dut):
     """Random bit flips, truncations and garbage, each followed by the intact frame."""
     tb = TB(dut)
