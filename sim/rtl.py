@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from amaranth.back import verilog
+from amaranth.back import rtlil, verilog
 
 from tritherm import toolchain
 
@@ -33,8 +33,16 @@ class CocotbFailure(RuntimeError):
 
 
 def verilog_of(component, name: str) -> str:
-    """The component as Verilog text, with module `name` at the top."""
-    return verilog.convert(component, name=name, emit_src=False)
+    """The component as Verilog text, with module `name` at the top.
+
+    Combinational logic is written as SystemVerilog ``always_comb``, not ``always @*``:
+    Icarus runs an ``always @*`` block only when one of its inputs changes, so a block whose
+    inputs keep their reset values would leave its outputs X; ``always_comb`` runs once at
+    time zero. (Amaranth's `verilog.convert` has no option for it, hence its RTLIL-to-Verilog
+    step is called directly.)
+    """
+    text = rtlil.convert(component, name=name, emit_src=False)
+    return verilog._convert_rtlil_text(text, write_verilog_opts=("-sv",))
 
 
 def cache_root() -> Path:

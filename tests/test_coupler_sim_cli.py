@@ -60,10 +60,10 @@ def test_sim_coupler_verilator_with_a_matrix(tmp_path, capsys):
     check_traces(vcd, 4, 40)
 
 
-@pytest.mark.xfail(strict=True, reason="hdl/thermo/coupler.py: on Icarus (4-state) the X that "
-                   "`issue` holds in the first cycle after reset reaches x_new0 when the "
-                   "program starts from x0 = 0; Verilator (2-state) hides it")
 def test_sim_coupler_icarus_overdamped(tmp_path, capsys):
+    """Icarus is 4-state: a combinational block it never evaluated would leave X in the core
+    (seen when the state starts at x0 = 0 with `always @*`; `rtl.verilog_of` now writes
+    `always_comb`, which Icarus runs at time zero)."""
     vcd = tmp_path / "ic.vcd"
     code = main(["sim", "coupler", "--cells", "2", "--multipliers", "1", "--steps", "12",
                  "--mode", "overdamped", "--vcd", str(vcd), "--simulator", "icarus",

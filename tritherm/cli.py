@@ -52,9 +52,9 @@ def cmd_boards(args) -> int:
 
 
 def cmd_verilog(args) -> int:
+    from amaranth.back import verilog
     from tritherm.hdl.ternary import TernaryArray
-    from tritherm.sim.rtl import verilog_of
-    text = verilog_of(TernaryArray(_shape(args)), args.name)
+    text = verilog.convert(TernaryArray(_shape(args)), name=args.name, emit_src=False)
     Path(args.output).write_text(text)
     print(f"wrote {args.output}: module {args.name}, {_shape(args)}")
     return 0
