@@ -37,7 +37,7 @@ from .synth import (DEVICE_CAPACITY, BuildError, Harness, _count, does_not_fit,
 __all__ = ["BenchRow", "DEFAULT_SIZES", "QUICK_SIZES", "ROWS_PER_ARRAY", "bench_ternary",
            "bench_table", "NoiseDesign", "NoiseBenchRow", "NOISE_DESIGNS", "QUICK_NOISE_DESIGNS",
            "bench_noise", "noise_bench_table", "COUPLER_CELLS", "spd_test_matrix",
-           "coupler_multipliers", "coupler_cycles", "coupler_tau", "CouplerBenchRow",
+           "coupler_multipliers", "coupler_noise", "coupler_cycles", "coupler_tau", "CouplerBenchRow",
            "coupler_bench_table", "CouplerWithArray", "placement_key", "AccuracyRow",
            "discrete_inverse_target", "inverse_accuracy", "bench_coupler", "pair_verdict",
            "accuracy_verdict", "flip_flops", "failed_placement"]
@@ -398,21 +398,48 @@ def coupler_multipliers(cells: int, dsp_budget: int, shaper_dsps: int) -> int:
     1 when none does (the row then says it does not fit)."""
     best, m = 1, 1
     while m <= cells and cells % m == 0:
-        core = Coupler(cells, m)
-        core._MustUse__silence = True       # asked for its DSP count, never elaborated
-        if core.dsp_count + shaper_dsps <= dsp_budget:
+        if _coupler(cells, m).dsp_count + shaper_dsps <= dsp_budget:
             best = m
         m *= 2
     return best
 
 
-def coupler_cycles(cells: int, multipliers: int, thin: int = 1) -> float:
-    """Mean clock cycles per step with a sample emitted every `thin` steps, from
-    `tritherm.formats.coupler_cycles_per_step` (linear case, no back-pressure), the
-    formula tests/test_coupler_amaranth.py checks against the RTL."""
+#: Threefry configurations tried for the coupler's noise, smallest first (bench noise:
+#: iterative 4 rounds a cycle is the smallest core; the pipelined one the fastest).
+NOISE_CONFIGS = ((4, False), (5, False), (10, False), (20, False), (1, True))
+
+
+def _coupler(cells: int, multipliers: int, noise_unroll: int = 4,
+             noise_pipelined: bool = False) -> Coupler:
+    """A `Coupler` with `COUPLER_SHAPER` noise, asked for its properties only."""
+    core = Coupler(cells, multipliers, COUPLER_SHAPER, noise_unroll=noise_unroll,
+                   noise_pipelined=noise_pipelined)
+    core._MustUse__silence = True       # elaborated, if at all, by a fresh instance
+    return core
+
+
+def coupler_noise(cells: int, multipliers: int) -> tuple[int, bool]:
+    """The smallest `NOISE_CONFIGS` entry (Threefry unroll, pipelined) whose noise beats
+    keep up with the A x schedule (`Coupler.noise_cycles_per_step` at most
+    `coupler_cycles_per_step`), or the fastest when none does."""
+    need = coupler_cycles_per_step(cells, multipliers)
+    for unroll, pipelined in NOISE_CONFIGS:
+        if _coupler(cells, multipliers, unroll, pipelined).noise_cycles_per_step <= need:
+            return unroll, pipelined
+    return NOISE_CONFIGS[-1]
+
+
+def coupler_cycles(cells: int, multipliers: int, noise_unroll: int = 4,
+                   noise_pipelined: bool = False, thin: int = 1) -> float:
+    """Mean clock cycles per step (linear case, samples taken at once, one every `thin`
+    steps): the larger of `tritherm.formats.coupler_cycles_per_step` and the noise
+    source's pace `Coupler.noise_cycles_per_step`. tests/test_coupler_amaranth.py measures
+    both against the RTL."""
     with_sample = coupler_cycles_per_step(cells, multipliers, sample=True)
     without = coupler_cycles_per_step(cells, multipliers, sample=False)
-    return (with_sample + (thin - 1) * without) / thin
+    schedule = (with_sample + (thin - 1) * without) / thin
+    return max(schedule,
+               _coupler(cells, multipliers, noise_unroll, noise_pipelined).noise_cycles_per_step)
 
 
 def coupler_tau(cells: int, steps: int = TAU_STEPS, seed: int = 1) -> float:
@@ -437,6 +464,13 @@ class CouplerBenchRow(PlacedResources):
     multipliers: int
     tau_steps: float | None = None
     array: tuple[int, int] | None = None
+    noise_unroll: int = 4
+    noise_pipelined: bool = False
+
+    @property
+    def noise(self) -> str:
+        """The noise source's Threefry, as a table cell."""
+        return "pipelined" if self.noise_pipelined else f"{self.noise_unroll} rounds/cycle"
 
     @property
     def design(self) -> str:
@@ -445,7 +479,8 @@ class CouplerBenchRow(PlacedResources):
 
     @property
     def cycles(self) -> float:
-        return coupler_cycles(self.cells, self.multipliers)
+        return coupler_cycles(self.cells, self.multipliers, self.noise_unroll,
+                              self.noise_pipelined)
 
     @property
     def steps_per_s(self) -> float | None:
@@ -465,7 +500,8 @@ class CouplerBenchRow(PlacedResources):
         logic, ram, dsp, fmax = _resource_cells(self)
         if self.logic_fraction is not None and self.logic is not None:
             logic = f"{self.logic} ({100 * self.logic_fraction:.0f}%)"
-        return (FAMILY_DEVICES[self.family][0], self.design, str(self.multipliers), logic,
+        return (FAMILY_DEVICES[self.family][0], self.design, str(self.multipliers),
+                self.noise, logic,
                 dash if self.ff is None else str(self.ff), dsp, ram, fmax,
                 f"{self.cycles:g}",
                 dash if self.steps_per_s is None else f"{self.steps_per_s / 1e6:.3f}",
@@ -474,7 +510,7 @@ class CouplerBenchRow(PlacedResources):
                 self.note)
 
 
-COUPLER_HEADER = ("part", "design", "mult", "logic", "FF", "DSP", "RAM", "Fmax MHz",
+COUPLER_HEADER = ("part", "design", "mult", "noise", "logic", "FF", "DSP", "RAM", "Fmax MHz",
                   "cycles/step", "Msteps/s", "tau_int steps", "indep. ksamples/s", "note")
 
 
@@ -621,10 +657,11 @@ def bench_coupler(families=("ice40", "ecp5"), cells=COUPLER_CELLS, quick: bool =
     """Place and route the coupler; rate it; measure `inverse`'s accuracy; print tables.
 
     For each family and cell count the coupler (`COUPLER_SHAPER` noise, as many A x
-    multipliers as the part's DSPs allow: `coupler_multipliers`) goes in a `Harness`
-    through yosys and nextpnr (results cached: `placement_key`). Steps per second are
-    ``Fmax / coupler_cycles(cells, multipliers)`` (a sample every step), independent samples
-    per second that over tau_int (`coupler_tau`, golden model). With `pair`, the 8-cell
+    multipliers as the part's DSPs allow: `coupler_multipliers`, the smallest Threefry that
+    keeps up: `coupler_noise`) goes in a `Harness` through yosys and nextpnr (results
+    cached: `placement_key`). Steps per second are ``Fmax / coupler_cycles(...)`` (a
+    sample every step), independent samples per second that over tau_int (`coupler_tau`,
+    golden model). With `pair`, the 8-cell
     coupler and the largest `PAIR_ARRAYS` ternary array that fits go on the iCE40UP5K
     together (the issue's target row). With `accuracy`, `inverse_accuracy` runs at
     `ACCURACY_SAMPLES` (`QUICK_ACCURACY_SAMPLES` when `quick`, which also keeps only the
@@ -650,16 +687,23 @@ def bench_coupler(families=("ice40", "ecp5"), cells=COUPLER_CELLS, quick: bool =
                 out(f"tau_int of the {n}-cell coupler (golden model, {TAU_STEPS} steps)...")
                 taus[n] = coupler_tau(n)
             m = coupler_multipliers(n, DEVICE_CAPACITY[device]["dsp"], shaper_dsps)
-            out(f"{device}: coupler {n} cells, {m} multipliers...")
-            row = CouplerBenchRow(family, n, m, taus[n])
-            rows.append(_place_cached(row, lambda n=n, m=m: Coupler(n, m, COUPLER_SHAPER),
-                                      build_dir / f"{family}-coupler{n}-m{m}", cache=cache,
-                                      out=out))
+            unroll, pipelined = coupler_noise(n, m)
+            row = CouplerBenchRow(family, n, m, taus[n], noise_unroll=unroll,
+                                  noise_pipelined=pipelined)
+            out(f"{device}: coupler {n} cells, {m} multipliers, noise {row.noise}...")
+            rows.append(_place_cached(row, lambda n=n, m=m, u=unroll, p=pipelined:
+                                      Coupler(n, m, COUPLER_SHAPER, noise_unroll=u,
+                                              noise_pipelined=p),
+                                      build_dir / f"{family}-coupler{n}-m{m}-{'p' if pipelined else 'i'}{unroll}",
+                                      cache=cache, out=out))
             out("  " + " ".join(c for c in row.table_cells()[3:] if c != "-"))
     if pair and "ice40" in families:
-        rows.append(_bench_pair(shaper_dsps=_shaper_dsps("ice40", build_dir), quick=quick,
-                                tau=taus.get(8) or coupler_tau(8), cache=cache, out=out,
-                                build_dir=build_dir))
+        alone = [r for r in rows if r.family == "ice40" and r.cells == 8]
+        # When the coupler alone does not fit, only the smallest array is tried beside it.
+        smallest = quick or bool(alone and alone[0].fmax_mhz is None)
+        rows.append(_bench_pair(shaper_dsps=_shaper_dsps("ice40", build_dir),
+                                smallest=smallest, tau=taus.get(8) or coupler_tau(8),
+                                cache=cache, out=out, build_dir=build_dir))
     out(coupler_bench_table(rows))
     if pair and "ice40" in families:
         out(pair_verdict(rows[-1]))
@@ -673,22 +717,25 @@ def bench_coupler(families=("ice40", "ecp5"), cells=COUPLER_CELLS, quick: bool =
     return rows, accuracy_rows
 
 
-def _bench_pair(shaper_dsps: int, quick: bool, tau: float, cache: bool, out,
+def _bench_pair(shaper_dsps: int, smallest: bool, tau: float, cache: bool, out,
                 build_dir: Path) -> CouplerBenchRow:
     """The 8-cell coupler beside the largest `PAIR_ARRAYS` ternary array that fits the
-    iCE40UP5K (the smallest only when `quick`); the last row tried when none fits."""
+    iCE40UP5K (only the smallest with `smallest`); the last row tried when none fits."""
     family, n = "ice40", 8
     m = coupler_multipliers(n, DEVICE_CAPACITY[FAMILY_DEVICES[family][0]]["dsp"], shaper_dsps)
+    unroll, pipelined = coupler_noise(n, m)
     row = None
-    for lanes, inputs in PAIR_ARRAYS[-1:] if quick else PAIR_ARRAYS:
+    for lanes, inputs in PAIR_ARRAYS[-1:] if smallest else PAIR_ARRAYS:
         out(f"iCE40UP5K: coupler {n} cells, {m} multipliers + ternary {lanes}x{inputs}...")
-        row = CouplerBenchRow(family, n, m, tau, array=(lanes, inputs))
+        row = CouplerBenchRow(family, n, m, tau, array=(lanes, inputs), noise_unroll=unroll,
+                              noise_pipelined=pipelined)
 
         def build(lanes=lanes, inputs=inputs):
             shape = TernaryArrayShape(lanes, inputs, ROWS_PER_ARRAY * inputs)
-            return CouplerWithArray(Coupler(n, m, COUPLER_SHAPER), TernaryArray(shape))
+            return CouplerWithArray(Coupler(n, m, COUPLER_SHAPER, noise_unroll=unroll,
+                                            noise_pipelined=pipelined), TernaryArray(shape))
 
-        _place_cached(row, build, build_dir / f"{family}-pair-m{m}-{lanes}x{inputs}",
+        _place_cached(row, build, build_dir / f"{family}-pair-m{m}-i{unroll}-{lanes}x{inputs}",
                       cache=cache, out=out)
         out("  " + " ".join(c for c in row.table_cells()[3:] if c != "-"))
         if row.fmax_mhz is not None:
@@ -700,8 +747,9 @@ def pair_verdict(row: CouplerBenchRow) -> str:
     """One sentence: is the issue's target (8 cells beside a ternary array on the
     iCE40UP5K, at least `STEPS_TARGET` steps/s at Fmax) met?"""
     if row.steps_per_s is None:
-        return (f"Target NOT met: the 8-cell coupler and the {row.design.split('+ ')[-1]} "
-                f"array do not fit the iCE40UP5K together ({row.note}).")
+        return (f"Target NOT met: the 8-cell coupler and a {row.design.split('+ ')[-1]} "
+                f"array do not fit the iCE40UP5K together "
+                f"({row.note.removeprefix('does not fit (').rstrip(')')}).")
     met = row.steps_per_s >= STEPS_TARGET
     return (f"Target {'met' if met else 'NOT met'}: {row.design} on the iCE40UP5K runs "
             f"{row.steps_per_s / 1e6:.3f} M steps/s at {row.fmax_mhz:.1f} MHz "

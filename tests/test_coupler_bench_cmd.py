@@ -13,7 +13,8 @@ from amaranth.lib.wiring import In, Out
 from tritherm.boards import bench
 from tritherm.boards.bench import (ACCURACY_SAMPLES, AccuracyRow, CouplerBenchRow,
                                    accuracy_verdict, coupler_bench_table, coupler_cycles,
-                                   coupler_multipliers, discrete_inverse_target,
+                                   coupler_multipliers, coupler_noise,
+                                   discrete_inverse_target,
                                    failed_placement, pair_verdict, placement_key,
                                    spd_test_matrix)
 from tritherm.cli import main
@@ -55,13 +56,32 @@ def test_multipliers_fall_back_to_one():
     assert coupler_multipliers(8, 3, shaper_dsps=2) == 1
 
 
-def test_cycles_include_a_sample_every_thin_steps():
+def _noise_pace(cells, m, unroll, pipelined):
+    core = Coupler(cells, m, noise_unroll=unroll, noise_pipelined=pipelined)
+    core._MustUse__silence = True
+    return core.noise_cycles_per_step
+
+
+def test_cycles_are_the_schedule_or_the_noise_pace():
     for cells, m in ((8, 4), (16, 4), (64, 64)):
         once = coupler_cycles_per_step(cells, m, sample=True)
         plain = coupler_cycles_per_step(cells, m, sample=False)
-        assert coupler_cycles(cells, m) == once
+        unroll, pipelined = coupler_noise(cells, m)
+        assert _noise_pace(cells, m, unroll, pipelined) <= once
+        assert coupler_cycles(cells, m, unroll, pipelined) == once
         # Four steps with one sample take one sampled step and three plain ones.
-        assert coupler_cycles(cells, m, thin=4) * 4 == once + 3 * plain
+        assert coupler_cycles(cells, m, unroll, pipelined, thin=4) * 4 == once + 3 * plain
+    # 8 cells on 8 multipliers wait for the default noise source (4 rounds a cycle).
+    assert coupler_cycles(8, 8) == _noise_pace(8, 8, 4, False) > coupler_cycles_per_step(8, 8)
+
+
+def test_noise_is_the_smallest_that_keeps_up():
+    for cells, m in ((8, 4), (8, 8), (16, 16), (64, 64)):
+        choice = coupler_noise(cells, m)
+        index = bench.NOISE_CONFIGS.index(choice)
+        assert all(_noise_pace(cells, m, *c) > coupler_cycles_per_step(cells, m)
+                   for c in bench.NOISE_CONFIGS[:index])
+    assert coupler_noise(8, 4) == (4, False)         # the core's default keeps up
 
 
 def test_rates_follow_fmax_cycles_and_tau():
@@ -71,8 +91,8 @@ def test_rates_follow_fmax_cycles_and_tau():
     assert row.steps_per_s == pytest.approx(30e6 / cycles)
     assert row.independent_per_s == pytest.approx(30e6 / cycles / 40.0)
     cells = row.table_cells()
-    assert cells[0] == "iCE40UP5K" and cells[3] == "3000 (57%)"
-    assert cells[9] == f"{30 / cycles:.3f}"
+    assert cells[0] == "iCE40UP5K" and cells[3] == "4 rounds/cycle"
+    assert cells[4] == "3000 (57%)" and cells[10] == f"{30 / cycles:.3f}"
     assert "coupler 8" in coupler_bench_table([row])
 
 
@@ -80,7 +100,7 @@ def test_a_row_that_does_not_fit_has_no_rates():
     row = CouplerBenchRow("ice40", 64, 4, tau_steps=30.0, logic=40000, note="does not fit")
     assert row.steps_per_s is None and row.independent_per_s is None
     cells = row.table_cells()
-    assert cells[7] == "-" and cells[9] == "-" and cells[11] == "-"
+    assert cells[8] == "-" and cells[10] == "-" and cells[12] == "-"
     assert cells[-1] == "does not fit"
 
 
