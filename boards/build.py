@@ -13,7 +13,7 @@ from tritherm import toolchain
 from tritherm.formats import TernaryArrayShape
 
 from .catalog import Board, get_board
-from .report import PnrReport, format_report, read_report
+from .report import PnrReport, format_report, parse_nextpnr_log, read_report
 from .synth import PRE_SYNTH, SYNTH_RETRY_OPTIONS, BuildError
 
 __all__ = ["build_selftest", "build_noise_selftest", "NoiseBuildReport", "count_ring_cells",
@@ -73,7 +73,10 @@ def _platform_build(board: Board, top, name: str, build_dir: Path, progress,
     """Build `top` through the board's amaranth-boards platform (yosys retried with the
     options of `SYNTH_RETRY_OPTIONS`); return nextpnr's report."""
     progress(f"synthesising, placing and routing in {build_dir} (this takes minutes)...")
+    netlist, log = build_dir / f"{name}.json", build_dir / f"{name}.tim"
     for attempt, extra in enumerate(SYNTH_RETRY_OPTIONS):
+        for stale in (netlist, log):            # so a failure says which tool stopped
+            stale.unlink(missing_ok=True)
         try:
             options = dict(script_after_read=PRE_SYNTH,
                            nextpnr_opts=" ".join(["--timing-allow-fail", nextpnr_opts]).strip())
@@ -83,12 +86,28 @@ def _platform_build(board: Board, top, name: str, build_dir: Path, progress,
                                         do_program=False, **options)
             break
         except subprocess.CalledProcessError:
+            if log.exists():
+                raise BuildError(_nextpnr_failure(board, log)) from None
             if attempt < len(SYNTH_RETRY_OPTIONS) - 1:
                 progress("yosys stopped; retrying with -dff...")
                 continue
             raise BuildError(f"the {board.name} build failed; see the logs in {build_dir} "
                              f"({name}.rpt for yosys, {name}.tim for nextpnr)") from None
-    return read_report(build_dir / f"{name}.tim", board.family)
+    return read_report(log, board.family)
+
+
+def _nextpnr_failure(board: Board, log: Path) -> str:
+    """One sentence for a nextpnr run that stopped: which cells overflowed, or its error."""
+    report = parse_nextpnr_log(log.read_text(errors="replace"), board.family)
+    over = [f"{use.used}/{use.available} {cell}" for cell, use in report.cells.items()
+            if use.used > use.available]
+    if over:
+        return (f"the design does not fit the {board.name}'s {board.device}: "
+                f"{', '.join(over)} (nextpnr's counts, in {log})")
+    errors = [line.strip() for line in log.read_text(errors="replace").splitlines()
+              if line.startswith("ERROR")]
+    return (f"nextpnr stopped on the {board.name}: "
+            f"{errors[-1] if errors else 'see ' + str(log)}")
 
 
 def _finish(report: PnrReport, board: Board, bitstream: Path, progress, advice: str,

@@ -42,7 +42,7 @@ from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 
 __all__ = ["Ice40Pll", "Ecp5Pll", "ice40_pll", "ecp5_pll", "solve_pll", "PllDomain",
-           "ICE40_LIMITS", "ECP5_LIMITS", "DEFAULT_TOLERANCE"]
+           "pll_primitive", "ICE40_LIMITS", "ECP5_LIMITS", "DEFAULT_TOLERANCE"]
 
 #: Largest relative distance from the target a solver accepts by default.
 DEFAULT_TOLERANCE = 0.005
@@ -98,10 +98,12 @@ class Ice40Pll:
 
     @property
     def pfd_hz(self) -> float:
+        """Phase detector frequency: the reference after DIVR."""
         return self.f_in / (self.divr + 1)
 
     @property
     def vco_hz(self) -> float:
+        """VCO frequency: the PFD times DIVF + 1."""
         return self.pfd_hz * (self.divf + 1)
 
     @property
@@ -142,6 +144,7 @@ class Ecp5Pll:
 
     @property
     def pfd_hz(self) -> float:
+        """Phase detector frequency: the reference after CLKI_DIV."""
         return self.f_in / self.clki_div
 
     @property
@@ -151,6 +154,7 @@ class Ecp5Pll:
 
     @property
     def vco_hz(self) -> float:
+        """VCO frequency: the output times CLKOP_DIV (CLKOP is fed back)."""
         return self.out_hz * self.clkop_div
 
     @property
@@ -185,10 +189,10 @@ def _violations(pll, limits: _Limits) -> list[str]:
         value = getattr(pll, name)
         if not low <= value <= high:
             found.append(f"{name.upper()}={value} outside [{low}, {high}]")
-    for name, value in (("input", pll.f_in), ("PFD", pll.pfd_hz), ("VCO", pll.vco_hz),
-                        ("output", pll.out_hz)):
-        bounds = {"input": limits.f_in, "PFD": limits.pfd, "VCO": limits.vco,
-                  "output": limits.out}[name]
+    for name, value, bounds in (("input", pll.f_in, limits.f_in),
+                                ("PFD", pll.pfd_hz, limits.pfd),
+                                ("VCO", pll.vco_hz, limits.vco),
+                                ("output", pll.out_hz, limits.out)):
         if not _inside(value, bounds):
             found.append(f"{name} {_mhz(value)} outside [{_mhz(bounds[0])}, {_mhz(bounds[1])}]")
     return found
@@ -290,6 +294,14 @@ def solve_pll(family: str, f_in: float, target: float,
     raise ValueError(f"family must be 'ice40' or 'ecp5', got {family!r}")
 
 
+def pll_primitive(pll: Ice40Pll | Ecp5Pll, pad: bool = False) -> str:
+    """The primitive that implements `pll`: ``EHXPLLL`` on ECP5; on iCE40
+    ``SB_PLL40_PAD`` when the reference is the PLL's own pad, else ``SB_PLL40_CORE``."""
+    if isinstance(pll, Ecp5Pll):
+        return "EHXPLLL"
+    return "SB_PLL40_PAD" if pad else "SB_PLL40_CORE"
+
+
 class PllDomain(Elaboratable):
     """Drives clock domain `domain` from a PLL on the board clock, in reset until the PLL
     locks. The domain itself is defined by the caller, in the top (Amaranth 0.6 wants a
@@ -320,21 +332,23 @@ class PllDomain(Elaboratable):
 
     def __init__(self, pll: Ice40Pll | Ecp5Pll, clock_port, pad: bool = False,
                  domain: str = "sync"):
-        if not isinstance(pll, (Ice40Pll, Ecp5Pll)):
-            raise ValueError(f"pll must be an Ice40Pll or Ecp5Pll, got {pll!r}")
-        problems = pll.violations()
-        if problems:
-            raise ValueError(f"invalid PLL setting ({pll}): {'; '.join(problems)}")
+        try:
+            if not isinstance(pll, (Ice40Pll, Ecp5Pll)):
+                raise ValueError(f"pll must be an Ice40Pll or Ecp5Pll, got {pll!r}")
+            problems = pll.violations()
+            if problems:
+                raise ValueError(f"invalid PLL setting ({pll}): {'; '.join(problems)}")
+        except ValueError:
+            self._MustUse__silence = True           # never elaborated: no warning for it
+            raise
         self.pll, self.clock_port, self.pad, self.domain = pll, clock_port, pad, domain
         self.clk = Signal(name=f"{domain}_pll_clk")
         self.locked = Signal(name=f"{domain}_pll_locked")
 
     @property
     def primitive(self) -> str:
-        """The primitive instantiated."""
-        if isinstance(self.pll, Ecp5Pll):
-            return "EHXPLLL"
-        return "SB_PLL40_PAD" if self.pad else "SB_PLL40_CORE"
+        """The primitive instantiated (`pll_primitive`)."""
+        return pll_primitive(self.pll, self.pad)
 
     def elaborate(self, platform):
         m = Module()

@@ -87,7 +87,7 @@ def test_every_board_has_its_uart_on_the_stated_pins():
 def test_every_board_soc_fits_its_clock_and_serial_rate():
     for board in BOARDS.values():
         soc = board.soc
-        assert soc.clock_hz == board.design_hz >= board.clock_hz
+        assert soc.clock_hz == board.design_hz == board.pll.out_hz
         # An exact number of clock cycles per bit at the design clock.
         assert soc.clock_hz / uart_divisor(soc.clock_hz, soc.baud) == soc.baud, board.name
         if board.family == "ice40":
@@ -110,7 +110,7 @@ def test_program_commands():
                                              "into its SRAM; use --flash"):
             board.program_command("x", flash=False)
     table = boards_table()
-    assert "12 -> 24 MHz" in table and "25 -> 50 MHz" in table
+    assert "12 -> 24 MHz" in table and "25 -> 30 MHz" in table
     assert "openFPGALoader -b ulx3s -m FILE.bit" in table
 
 
@@ -183,11 +183,23 @@ def test_uart_echo_flags_a_framing_error():
     assert ECHO_FIFO_DEPTH >= 2
 
 
+def _does_not_fit_yet(reason):
+    from tritherm.boards.synth import BuildError
+    return pytest.mark.xfail(raises=BuildError, strict=True, reason=reason)
+
+
 @pytest.mark.xdist_group("fpga")
-@pytest.mark.parametrize("board,design", [("icebreaker", "echo"), ("ulx3s-85f", "echo")])
+@pytest.mark.parametrize("board,design", [
+    ("icebreaker", "echo"), ("ulx3s-85f", "echo"), ("ulx3s-85f", "soc"),
+    # Strict: when the SoC starts to fit the UP5K this XPASSes, and the mark must go.
+    pytest.param("icebreaker", "soc", marks=_does_not_fit_yet(
+        "the SoC needs 8,964 of the iCE40UP5K's 5,280 logic cells (README, Boards)")),
+])
 def test_soc_bitstream_builds_and_meets_the_design_clock(board, design, tmp_path):
     """The issue's done-when: the SoC (and the bring-up echo) build for the iCEBreaker and
-    the ULX3S-85F with the PLL, and meet timing at the design clock."""
+    the ULX3S-85F with the PLL, and meet timing at the design clock. The ULX3S-85F SoC
+    takes about 4 minutes of CPU (8 on a shared machine), the iCEBreaker's fails in about
+    one, the echoes take seconds."""
     from tritherm.boards.build import build_soc
 
     b = get_board(board)

@@ -9,7 +9,7 @@ import pytest
 
 from tritherm.boards.catalog import BOARDS
 from tritherm.boards.clocking import (Ecp5Pll, Ice40Pll, PllDomain, ecp5_pll, ice40_pll,
-                                      solve_pll)
+                                      pll_primitive, solve_pll)
 
 MHZ = 1e6
 
@@ -128,9 +128,9 @@ def test_ecp5_solution_is_the_nearest_valid_setting(f_in, target):
 
 def test_pll_domain_primitive_and_validation():
     pll = ice40_pll(12 * MHZ, 24 * MHZ)
-    assert PllDomain(pll, None, pad=True).primitive == "SB_PLL40_PAD"
-    assert PllDomain(pll, None, pad=False).primitive == "SB_PLL40_CORE"
-    assert PllDomain(ecp5_pll(25 * MHZ, 50 * MHZ), None).primitive == "EHXPLLL"
+    assert pll_primitive(pll, pad=True) == "SB_PLL40_PAD"
+    assert pll_primitive(pll, pad=False) == "SB_PLL40_CORE"
+    assert pll_primitive(ecp5_pll(25 * MHZ, 50 * MHZ)) == "EHXPLLL"
     with pytest.raises(ValueError, match=r"invalid PLL setting .*VCO 384 MHz outside"):
         PllDomain(Ice40Pll(12 * MHZ, 0, 31, 4), None)      # 12 * 32 = 384 MHz VCO
     with pytest.raises(ValueError, match="pll must be"):
