@@ -232,8 +232,6 @@ class Coupler(wiring.Component):
         x = Array(Signal(state, name=f"x{i}") for i in range(n))
         x_new = [Signal(state, name=f"x_new{i}") for i in range(n)]
         p = Array(Signal(state, name=f"p{i}") for i in range(n))
-        b = Array(Signal(state, name=f"b{i}") for i in range(n))
-        k4 = Array(Signal(coef, name=f"k4_{i}") for i in range(n))
         flags = [Signal(name=f"flag{i}") for i in range(n)]
         mode, quartic = Signal(), Signal()
         hshift = Signal(fmt.hshift_bits)
@@ -262,6 +260,11 @@ class Coupler(wiring.Component):
         m.submodules.q_mem = q_mem = Memory(shape=signed(sw + cw), depth=n, init=[])
         q_wr = q_mem.write_port()
         q_rd = q_mem.read_port()
+        # b_i (low half) and k4_i (high half) of every cell: read one cell at a time (b as
+        # a row starts, k4 in the pre-pass), so one small memory instead of registers.
+        m.submodules.bk_mem = bk_mem = Memory(shape=unsigned(sw + cw), depth=n, init=[])
+        bk_wr = bk_mem.write_port(granularity=sw)
+        bk_rd = bk_mem.read_port()
 
         # Raw noise reads (while stopped) consume a beat like a step; the step count
         # follows every beat, so it stays the noise step of the next step.
@@ -290,8 +293,13 @@ class Coupler(wiring.Component):
                 a_wr.data.eq(Cat(*([cfg.data[:cw]] * lanes))),
                 a_wr.en.eq(Const(1, lanes) << column[:lane_bits]),
             ]
-        for region_id, target in ((COUPLER_REGION_B, b), (COUPLER_REGION_K4, k4),
-                                  (COUPLER_REGION_X, x), (COUPLER_REGION_P, p)):
+        cell_bits = (n - 1).bit_length()
+        with m.If(write & ((region == COUPLER_REGION_B) | (region == COUPLER_REGION_K4))
+                  & (index < n)):
+            m.d.comb += [bk_wr.addr.eq(index[:cell_bits]),
+                         bk_wr.data.eq(Cat(cfg.data[:sw], cfg.data[:cw])),
+                         bk_wr.en.eq(Mux(region == COUPLER_REGION_B, 0b01, 0b10))]
+        for region_id, target in ((COUPLER_REGION_X, x), (COUPLER_REGION_P, p)):
             for i in range(n):
                 with m.If(write & (region == region_id) & (index == i)):
                     m.d.sync += target[i].eq(word)
@@ -365,7 +373,7 @@ class Coupler(wiring.Component):
         acc = Signal(signed(coupler_acc_width(n, fmt)))
         product_sum, acc_init = Signal.like(acc), Signal.like(acc)
         b_2 = Signal(state)
-        m.d.comb += [q_rd.addr.eq(c1), b_2.eq(b[c2]), product_sum.eq(sum(products)),
+        m.d.comb += [q_rd.addr.eq(c1), b_2.eq(bk_rd.data[:sw]), product_sum.eq(sum(products)),
                      acc_init.eq(Mux(quartic, q_rd.data, 0) - (b_2 << fmt.coef.frac))]
         with m.If(v2):
             m.d.sync += acc.eq(Mux(first2, acc_init, acc) + product_sum)
@@ -414,7 +422,11 @@ class Coupler(wiring.Component):
             Cat(power, power_sat).eq(Cat(*_saturate(_round(u1_p, 0, sfrac), sw))),
             pre_x_cell.eq(Mux(even, s_half, s_half - 1)),
             pre_cell.eq(Mux(even, s_half - 1, s_half - 2)),
-            k4_c.eq(k4[pre_cell]),
+            # bk_mem answers a cycle later: k4 is used on odd cycles (pre_cell = s_half - 2,
+            # s_half = t // 2), so the even cycle before presents the same s_half - 2; in
+            # the stream it reads b of the cell in stage 1, used in stage 2.
+            bk_rd.addr.eq(Mux(pre_on, s_half - 2, c1)),
+            k4_c.eq(bk_rd.data[sw:]),
             q_wr.addr.eq(s_half - 3), q_wr.data.eq(u2_p), q_wr.en.eq(stage_store),
         ]
         with m.If(stage_square):
@@ -431,24 +443,37 @@ class Coupler(wiring.Component):
         m.d.comb += noise_load.eq(Mux(under, v3, v1 & last1))
         with m.If(noise_load):                           # NOISE xi, ready at the write
             m.d.sync += [u1_a.eq(noise_amp), u1_b.eq(xi_c)]
+        # Stage 3 in either mode is one shifter and one saturating adder. With T = floor(
+        # -g 2**(nf - pf) / 2**hs) (nf = 26 the noise product's fraction bits, pf = 22 the
+        # gradient's), exactly (a floor of a floor; the shifted-out bits are below the
+        # rounding point):
+        #   overdamped  rnd(-(g << 4) + (NOISE xi << hs), 16 + hs) = rnd(T + NOISE xi, 16)
+        #   underdamped rnd(-g, 12 + hs)                           = rnd(T, 16)
+        # so the kick p1 = sat(p + .) and the overdamped x' = sat(x + .) share them.
+        noise_frac = fmt.mult.frac + 12
+        shifted = Signal(signed(acc.shape().width + 1 + noise_frac - pfrac))
+        delta3 = Signal(signed(shifted.shape().width + 1 - (noise_frac - sfrac)))
+        base3 = Signal(state)
+        m.d.comb += [shifted.eq((-acc << (noise_frac - pfrac)) >> hshift),
+                     delta3.eq(_round(shifted + Mux(under, 0, u1_p), 0, noise_frac - sfrac)),
+                     base3.eq(Mux(under, p_3, x_c))]
+        updated, sat3 = _saturate(base3 + delta3, sw)
         # Underdamped kick p1 = sat(p + rnd(-g, 12 + hs)), straight into U2 (u2_b is p1).
-        kicked, kicked_sat, p1_held, kick_sat4, kick_sat5 = (
-            Signal(state), Signal(), Signal(state), Signal(), Signal())
-        m.d.comb += Cat(kicked, kicked_sat).eq(Cat(*_saturate(
-            p_3 + _round(-acc, hshift, pfrac - sfrac), sw)))
+        p1_held, kick_sat4, kick_sat5 = Signal(state), Signal(), Signal()
         with m.If(v3 & under):
-            m.d.sync += [u2_a.eq(damp), u2_b.eq(kicked), kick_sat4.eq(kicked_sat)]
+            m.d.sync += [u2_a.eq(damp), u2_b.eq(updated), kick_sat4.eq(sat3)]
         m.d.sync += [p1_held.eq(u2_b), kick_sat5.eq(kick_sat4)]
         # Overdamped x' (stage 3), from g and NOISE xi.
-        noise_frac = fmt.mult.frac + 12
-        total = -(acc << (noise_frac - pfrac)) + (u1_p << hshift)
-        x_od, sat_od = _saturate(x_c + _round(total, hshift, noise_frac - sfrac), sw)
+        x_od, sat_od = updated, sat3
         # Underdamped p2 and x' (stage 5), from DAMP p1 and NOISE xi.
         shift = noise_frac - (fmt.mult.frac + sfrac)
         p2 = Signal(state)
         p2_value, sat_p2 = _saturate(_round((u2_p << shift) + u1_p, 0, noise_frac - sfrac), sw)
         m.d.comb += p2.eq(p2_value)
-        x_ud, sat_x = _saturate(x_c + _round(p1_held + p2, hshift, 1), sw)
+        # rnd(v, hs + 1) = rnd(floor(v / 2**hs), 1): one shifter, no rounding constant.
+        drift = Signal(signed(sw + 1))
+        m.d.comb += drift.eq((p1_held + p2) >> hshift)
+        x_ud, sat_x = _saturate(x_c + _round(drift, 0, 1), sw)
         x_next, next_sat, writing = Signal(state), Signal(), Signal()
         m.d.comb += [writing.eq(Mux(under, v5, v3)),
                      x_next.eq(Mux(under, x_ud, x_od)),
