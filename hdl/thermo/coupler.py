@@ -299,10 +299,11 @@ class Coupler(wiring.Component):
             m.d.comb += [bk_wr.addr.eq(index[:cell_bits]),
                          bk_wr.data.eq(Cat(cfg.data[:sw], cfg.data[:cw])),
                          bk_wr.en.eq(Mux(region == COUPLER_REGION_B, 0b01, 0b10))]
-        for region_id, target in ((COUPLER_REGION_X, x), (COUPLER_REGION_P, p)):
-            for i in range(n):
-                with m.If(write & (region == region_id) & (index == i)):
-                    m.d.sync += target[i].eq(word)
+        # x and p writes (configuration while stopped, updates while running) share one
+        # data multiplexer each; a register only decodes its enable. A configured x goes to
+        # the shadow register, which IDLE copies to x (see the commit below).
+        write_x = [write & (region == COUPLER_REGION_X) & (index == i) for i in range(n)]
+        write_p = [write & (region == COUPLER_REGION_P) & (index == i) for i in range(n)]
         with m.If(write & (region == COUPLER_REGION_SCALAR)):
             with m.Switch(index):
                 with m.Case(COUPLER_REG_MODE):
@@ -369,14 +370,15 @@ class Coupler(wiring.Component):
             for k in range(lanes):
                 a_value = a_rd.data[k * cw:(k + 1) * cw].as_signed()
                 m.d.sync += products[k].eq(a_value * x_op[k])
-        # Accumulate: a row starts at -(b_i << 12) [+ k4_i c3_i].
+        # Accumulate -g (its only use, the update, needs -g): a row starts at (b_i << 12)
+        # [- k4_i c3_i] and subtracts the products.
         acc = Signal(signed(coupler_acc_width(n, fmt)))
         product_sum, acc_init = Signal.like(acc), Signal.like(acc)
         b_2 = Signal(state)
         m.d.comb += [q_rd.addr.eq(c1), b_2.eq(bk_rd.data[:sw]), product_sum.eq(sum(products)),
-                     acc_init.eq(Mux(quartic, q_rd.data, 0) - (b_2 << fmt.coef.frac))]
+                     acc_init.eq((b_2 << fmt.coef.frac) - Mux(quartic, q_rd.data, 0))]
         with m.If(v2):
-            m.d.sync += acc.eq(Mux(first2, acc_init, acc) + product_sum)
+            m.d.sync += acc.eq(Mux(first2, acc_init, acc) - product_sum)
 
         # The update multipliers: operands in, product two cycles later. U1: x^2 and x^3
         # (pre-pass), NOISE xi; U2: k4 x^3 (pre-pass), DAMP p1.
@@ -438,7 +440,7 @@ class Coupler(wiring.Component):
         with m.If(stage_c3):
             m.d.sync += [u2_a.eq(k4_c), u2_b.eq(power)]
 
-        # Update, stage 3 (the gradient g = acc is complete).
+        # Update, stage 3 (the gradient g = -acc is complete).
         noise_load = Signal()
         m.d.comb += noise_load.eq(Mux(under, v3, v1 & last1))
         with m.If(noise_load):                           # NOISE xi, ready at the write
@@ -454,7 +456,7 @@ class Coupler(wiring.Component):
         shifted = Signal(signed(acc.shape().width + 1 + noise_frac - pfrac))
         delta3 = Signal(signed(shifted.shape().width + 1 - (noise_frac - sfrac)))
         base3 = Signal(state)
-        m.d.comb += [shifted.eq((-acc << (noise_frac - pfrac)) >> hshift),
+        m.d.comb += [shifted.eq((acc << (noise_frac - pfrac)) >> hshift),
                      delta3.eq(_round(shifted + Mux(under, 0, u1_p), 0, noise_frac - sfrac)),
                      base3.eq(Mux(under, p_3, x_c))]
         updated, sat3 = _saturate(base3 + delta3, sw)
@@ -490,14 +492,19 @@ class Coupler(wiring.Component):
 
         # Write x' to the shadow register (and p'); the commit copies the shadows to x, and
         # the last cell's underdamped x', written in that very cycle, directly.
+        # IDLE copies the shadows too (a configured x lands there), so x always equals
+        # its shadow between runs; `run` waits while a configuration write is offered, so
+        # a run never starts before that copy.
+        x_data, p_data = Signal(state), Signal(state)
+        m.d.comb += [x_data.eq(Mux(write, word, x_next)), p_data.eq(Mux(write, word, p2))]
         for i in range(n):
-            with m.If(writing & (write_cell == i)):
-                m.d.sync += x_new[i].eq(x_next)
-                with m.If(under):
-                    m.d.sync += p[i].eq(p2)
-        with m.If(commit):
+            with m.If(write_x[i] | (writing & (write_cell == i))):
+                m.d.sync += x_new[i].eq(x_data)
+            with m.If(write_p[i] | (writing & under & (write_cell == i))):
+                m.d.sync += p[i].eq(p_data)
+        with m.If(commit | idle):
             m.d.sync += [x[i].eq(x_new[i]) for i in range(n - 1)]
-            m.d.sync += x[n - 1].eq(Mux(under, x_next, x_new[n - 1]))
+            m.d.sync += x[n - 1].eq(Mux(commit & under, x_next, x_new[n - 1]))
 
         with m.FSM():
             with m.State("START"):
@@ -506,7 +513,8 @@ class Coupler(wiring.Component):
                 # `always @*` block at time 0).
                 m.next = "IDLE"
             with m.State("IDLE"):
-                m.d.comb += [idle.eq(1), self.config.ready.eq(1), self.run.ready.eq(1)]
+                m.d.comb += [idle.eq(1), self.config.ready.eq(1),
+                             self.run.ready.eq(~self.config.valid)]
                 with m.If(self.run.valid & (self.run.payload != 0)):
                     m.d.sync += remaining.eq(self.run.payload)
                     m.next = "NEXT"
