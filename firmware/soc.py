@@ -67,6 +67,9 @@ _ARG_BYTES = 6
 #: Where an answer's payload comes from, after its status byte (RUN_DONE's step count and
 #: sample count are registers COUPLER_STEP and RUN_SAMPLES).
 _STATUS_ONLY, _REGISTERS, _RESULTS, _NOISE, _SAMPLE = range(5)
+#: The commands the executor knows.
+_OPS = (Op.IDENTIFY, Op.READ_REGS, Op.WRITE_REG, Op.LOAD_WEIGHTS, Op.MATVEC, Op.COUPLER_WRITE,
+        Op.COUPLER_RUN, Op.COUPLER_STOP, Op.NOISE)
 #: Where the executor goes once an answer has left.
 _THEN_IDLE, _THEN_RUN_START, _THEN_RUN = range(3)
 
@@ -168,10 +171,12 @@ class SocCore(wiring.Component):
         first = Signal(REGISTER_INDEX_BITS)
         status_sent = Signal()
         in_run, stop = Signal(), Signal()
+        length_ok, argument_ok = Signal(), Signal()
+        refusal = Signal(STATUS_BITS)
         samples_sent = Signal(32)
         m.d.comb += read.addr.eq(ptr)
 
-        # Arguments (valid in DISPATCH): where each command keeps them in payload bytes 0..5.
+        # Arguments (valid from CHECK on): where each command keeps them in payload bytes 0..5.
         arg16 = arg[:16]                          # K, weight start, noise beats
         arg_first, arg_count = arg[:8], arg[8:16]
         arg_register, arg_value = arg[:8], arg[8:40]
@@ -217,9 +222,9 @@ class SocCore(wiring.Component):
             coupler.stop.eq(stop),
         ]
 
-        # The register file sees the executor's register number: the one written in
-        # DISPATCH, else the one being sent.
         m.d.comb += [
+            regs.index.eq(first + index[2:]),         # the register being sent
+            regs.write_index.eq(arg_register),        # WRITE_REG, in DISPATCH
             regs.write_data.eq(arg_value),
             regs.garbage.eq(receiver.garbage),
             regs.bad_crc.eq(receiver.bad_crc),
@@ -244,7 +249,8 @@ class SocCore(wiring.Component):
 
         def refuse(status_value):
             answer(reply, 1, status_value=status_value)
-            if status_value in (Status.BAD_LENGTH, Status.UNKNOWN_OPCODE):
+            if isinstance(status_value, Status) and status_value in (Status.BAD_LENGTH,
+                                                                     Status.UNKNOWN_OPCODE):
                 m.d.comb += regs.bad_frame[1].eq(1)
 
         # While a run streams, frames are taken as they come: COUPLER_STOP or dropped.
@@ -286,81 +292,85 @@ class SocCore(wiring.Component):
                     with m.If(fetch_for_write):
                         m.next = "COUPLER_WRITE"
                     with m.Else():
-                        m.next = "DISPATCH"
+                        m.next = "CHECK"
+
+            with m.State("CHECK"):
+                # Length and arguments checked into registers, so DISPATCH acts on a few
+                # registered bits (the comparisons are carry chains).
+                m.d.sync += [length_ok.eq(1), argument_ok.eq(1),
+                             refusal.eq(Status.BAD_ARGUMENT)]
+                with m.Switch(op):
+                    with m.Case(Op.IDENTIFY, Op.COUPLER_STOP):
+                        m.d.sync += length_ok.eq(length == 0)
+                    with m.Case(Op.READ_REGS):
+                        m.d.sync += [length_ok.eq(length == 2),
+                                     argument_ok.eq((arg_count != 0) & (
+                                         arg_first + arg_count <= REGISTER_COUNT))]
+                    with m.Case(Op.WRITE_REG):
+                        m.d.sync += [
+                            length_ok.eq(length == 5),
+                            argument_ok.eq(Cat(arg_register == reg
+                                               for reg in WRITABLE_REGISTERS).any()),
+                            refusal.eq(Mux(arg_register < REGISTER_COUNT, Status.READ_ONLY,
+                                           Status.BAD_ARGUMENT))]
+                    with m.Case(Op.LOAD_WEIGHTS):
+                        m.d.sync += [length_ok.eq(length >= 2),
+                                     argument_ok.eq(arg16 + length
+                                                    <= shape.rows * shape.row_bytes + 2)]
+                    with m.Case(Op.MATVEC):
+                        m.d.sync += [length_ok.eq(length - 2 == arg16),
+                                     argument_ok.eq((arg16 != 0) & (arg16 <= shape.capacity))]
+                    with m.Case(Op.COUPLER_RUN):
+                        m.d.sync += length_ok.eq(length == 4)
+                    with m.Case(Op.NOISE):
+                        m.d.sync += [length_ok.eq(length == 2),
+                                     argument_ok.eq((arg16 != 0)
+                                                    & (arg16 <= max_noise_beats(cells)))]
+                m.next = "DISPATCH"
 
             with m.State("DISPATCH"):
                 with m.Switch(op):
-                    with m.Case(Op.IDENTIFY):
-                        with m.If(length != 0):
+                    with m.Case(*_OPS):
+                        with m.If(~length_ok):
                             refuse(Status.BAD_LENGTH)
+                        with m.Elif(~argument_ok):
+                            refuse(refusal)
                         with m.Else():
-                            m.d.sync += first.eq(0)
-                            answer(reply, 1 + 4 * IDENTITY_WORDS, _REGISTERS)
-                    with m.Case(Op.READ_REGS):
-                        with m.If(length != 2):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Elif((arg_count == 0)
-                                    | (arg_first + arg_count > REGISTER_COUNT)):
-                            refuse(Status.BAD_ARGUMENT)
-                        with m.Else():
-                            m.d.sync += first.eq(arg_first)
-                            answer(reply, 1 + 4 * arg_count, _REGISTERS)
-                    with m.Case(Op.WRITE_REG):
-                        writable = Cat(arg_register == reg for reg in WRITABLE_REGISTERS).any()
-                        with m.If(length != 5):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Elif(writable):
-                            m.d.comb += [regs.write.eq(1), regs.index.eq(arg_register)]
-                            with m.If(regs.clear_saturated):
-                                # Clear the cells' flags through the coupler's FLAGS register.
-                                m.d.sync += [
-                                    arg.eq(coupler_address(COUPLER_REGION_SCALAR,
-                                                           COUPLER_REG_FLAGS)),
-                                    ptr.eq(length)]
-                                m.next = "COUPLER_WRITE"
-                            with m.Else():
-                                answer(reply, 1)
-                        with m.Elif(arg_register < REGISTER_COUNT):
-                            refuse(Status.READ_ONLY)
-                        with m.Else():
-                            refuse(Status.BAD_ARGUMENT)
-                    with m.Case(Op.LOAD_WEIGHTS):
-                        count = length - 2
-                        with m.If(length < 2):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Elif(arg16 + count > shape.rows * shape.row_bytes):
-                            refuse(Status.BAD_ARGUMENT)
-                        with m.Else():
-                            m.d.sync += [remaining.eq(count), ptr.eq(2), weight_row.eq(0)]
-                            m.next = "WEIGHTS_ADDRESS"
-                    with m.Case(Op.MATVEC):
-                        with m.If(length != arg16 + 2):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Elif((arg16 == 0) | (arg16 > shape.capacity)):
-                            refuse(Status.BAD_ARGUMENT)
-                        with m.Else():
-                            m.d.sync += [remaining.eq(arg16), ptr.eq(2), position.eq(0)]
-                            m.next = "MATVEC_PRIME"
-                    with m.Case(Op.COUPLER_WRITE):
-                        m.d.sync += remaining.eq(length)
-                        m.next = "WRITES_CHECK"
-                    with m.Case(Op.COUPLER_RUN):
-                        with m.If(length != 4):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Else():
-                            answer(reply, 1, then_value=_THEN_RUN_START)
-                    with m.Case(Op.COUPLER_STOP):
-                        with m.If(length != 0):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Else():
-                            answer(reply, 1)
-                    with m.Case(Op.NOISE):
-                        with m.If(length != 2):
-                            refuse(Status.BAD_LENGTH)
-                        with m.Elif((arg16 == 0) | (arg16 > max_noise_beats(cells))):
-                            refuse(Status.BAD_ARGUMENT)
-                        with m.Else():
-                            answer(reply, 1 + 2 * cells * arg16, _NOISE)
+                            with m.Switch(op):
+                                with m.Case(Op.IDENTIFY):
+                                    m.d.sync += first.eq(0)
+                                    answer(reply, 1 + 4 * IDENTITY_WORDS, _REGISTERS)
+                                with m.Case(Op.READ_REGS):
+                                    m.d.sync += first.eq(arg_first)
+                                    answer(reply, 1 + 4 * arg_count, _REGISTERS)
+                                with m.Case(Op.WRITE_REG):
+                                    m.d.comb += regs.write.eq(1)
+                                    with m.If(regs.clear_saturated):
+                                        # Clear the cells' flags: the coupler's FLAGS register.
+                                        m.d.sync += [
+                                            arg.eq(coupler_address(COUPLER_REGION_SCALAR,
+                                                                   COUPLER_REG_FLAGS)),
+                                            ptr.eq(length)]
+                                        m.next = "COUPLER_WRITE"
+                                    with m.Else():
+                                        answer(reply, 1)
+                                with m.Case(Op.LOAD_WEIGHTS):
+                                    m.d.sync += [remaining.eq(length - 2), ptr.eq(2),
+                                                 weight_row.eq(0)]
+                                    m.next = "WEIGHTS_ADDRESS"
+                                with m.Case(Op.MATVEC):
+                                    m.d.sync += [remaining.eq(arg16), ptr.eq(2),
+                                                 position.eq(0)]
+                                    m.next = "MATVEC_PRIME"
+                                with m.Case(Op.COUPLER_WRITE):
+                                    m.d.sync += remaining.eq(length)
+                                    m.next = "WRITES_CHECK"
+                                with m.Case(Op.COUPLER_RUN):
+                                    answer(reply, 1, then_value=_THEN_RUN_START)
+                                with m.Case(Op.COUPLER_STOP):
+                                    answer(reply, 1)
+                                with m.Case(Op.NOISE):
+                                    answer(reply, 1 + 2 * cells * arg16, _NOISE)
                     with m.Default():
                         refuse(Status.UNKNOWN_OPCODE)
 
@@ -433,8 +443,7 @@ class SocCore(wiring.Component):
             with m.State("SEND"):
                 body = transmitter.body
                 m.d.comb += [body.valid.eq(Mux(status_sent, data_valid, 1)),
-                             body.payload.eq(Mux(status_sent, data_byte, status)),
-                             regs.index.eq(first + index[2:])]
+                             body.payload.eq(Mux(status_sent, data_byte, status))]
                 with m.If(body.valid & body.ready):
                     m.d.sync += status_sent.eq(1)
                     with m.If(status_sent):
@@ -472,7 +481,7 @@ class SocCore(wiring.Component):
                     answer(Op.RUN_DONE, 9, _REGISTERS)
 
         buffer_in_use = Cat(fsm.ongoing(state) for state in (
-            "FETCH", "DISPATCH", "WEIGHTS_ADDRESS", "WEIGHTS", "MATVEC_PRIME", "MATVEC_FILL",
+            "FETCH", "CHECK", "DISPATCH", "WEIGHTS_ADDRESS", "WEIGHTS", "MATVEC_PRIME", "MATVEC_FILL",
             "MATVEC_BEAT", "WRITES_CHECK", "COUPLER_WRITE")).any()
         m.d.comb += [
             receiver.hold.eq(buffer_in_use),

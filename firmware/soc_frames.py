@@ -187,8 +187,11 @@ class FrameTransmitter(wiring.Component):
     """Frames a payload: SYNC, opcode, length, the payload bytes, CRC-16.
 
     A header taken from `header` starts a frame; the payload is the next ``length`` bytes
-    of `body`, passed through to `tx` as they come, and the CRC follows. The next header
-    is taken once the last CRC byte has left.
+    of `body`, and the CRC follows. `tx` comes from a register (a byte a cycle while
+    ``tx.ready`` stays high), so nothing of the payload's source reaches the UART or the
+    CRC in the same cycle; the CRC takes each byte the cycle after it enters the register,
+    and the first CRC byte waits for the last payload byte to be counted (one idle cycle
+    a frame). The next header is taken once the last CRC byte has entered the register.
 
     Attributes
     ----------
@@ -196,7 +199,7 @@ class FrameTransmitter(wiring.Component):
     body : In(stream.Signature(8))
     tx : Out(stream.Signature(8))
     idle : Out(1)
-        No frame is being sent.
+        No frame is being sent and no byte waits in the output register.
     """
 
     def __init__(self):
@@ -213,48 +216,57 @@ class FrameTransmitter(wiring.Component):
         tx, body = self.tx, self.body
         op = Signal(8)
         remaining = Signal(16)
-        sent = tx.valid & tx.ready
-        m.d.comb += crc.data.eq(tx.payload)
 
-        def byte(value, then, checked=True):
-            m.d.comb += [tx.valid.eq(1), tx.payload.eq(value)]
-            if checked:
-                m.d.comb += crc.valid.eq(sent)
-            with m.If(sent):
+        # The output register: loaded with `next_byte` when `load`; a checked byte enters
+        # the CRC the cycle after (`fresh`), while it is still in the register.
+        load, checked, fresh = Signal(), Signal(), Signal()
+        next_byte = Signal(8)
+        room = ~tx.valid | tx.ready
+        with m.If(tx.ready):
+            m.d.sync += tx.valid.eq(0)
+        with m.If(load):
+            m.d.sync += [tx.valid.eq(1), tx.payload.eq(next_byte)]
+        m.d.sync += fresh.eq(load & checked)
+        m.d.comb += [crc.valid.eq(fresh), crc.data.eq(tx.payload)]
+
+        def offer(value, then, is_checked=True, ready=True):
+            m.d.comb += [next_byte.eq(value), checked.eq(is_checked), load.eq(room & ready)]
+            with m.If(room & ready):
                 m.next = then
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("START"):
                 # One cycle after reset, so that the state register changes once and every
                 # combinational block of the Verilog is evaluated (Icarus does not run an
                 # `always @*` block at time 0).
                 m.next = "IDLE"
             with m.State("IDLE"):
-                m.d.comb += [self.idle.eq(1), self.header.ready.eq(1)]
+                m.d.comb += self.header.ready.eq(1)
                 with m.If(self.header.valid):
                     m.d.comb += crc.clear.eq(1)
                     m.d.sync += [op.eq(self.header.payload.op),
                                  remaining.eq(self.header.payload.length)]
                     m.next = "SYNC"
             with m.State("SYNC"):
-                byte(Const(SYNC, 8), "OP", checked=False)
+                offer(Const(SYNC, 8), "OP", is_checked=False)
             with m.State("OP"):
-                byte(op, "LENGTH_LOW")
+                offer(op, "LENGTH_LOW")
             with m.State("LENGTH_LOW"):
-                byte(remaining[:8], "LENGTH_HIGH")
+                offer(remaining[:8], "LENGTH_HIGH")
             with m.State("LENGTH_HIGH"):
-                byte(remaining[8:], "BODY")
-                with m.If(sent & (remaining == 0)):
+                offer(remaining[8:], "BODY")
+                with m.If(room & (remaining == 0)):
                     m.next = "CRC_LOW"
             with m.State("BODY"):
-                m.d.comb += [tx.valid.eq(body.valid), tx.payload.eq(body.payload),
-                             body.ready.eq(tx.ready), crc.valid.eq(sent)]
-                with m.If(sent):
+                m.d.comb += [next_byte.eq(body.payload), checked.eq(1),
+                             load.eq(room & body.valid), body.ready.eq(room)]
+                with m.If(load):
                     m.d.sync += remaining.eq(remaining - 1)
                     with m.If(remaining == 1):
                         m.next = "CRC_LOW"
             with m.State("CRC_LOW"):
-                byte(crc.crc[:8], "CRC_HIGH", checked=False)
+                offer(crc.crc[:8], "CRC_HIGH", is_checked=False, ready=~fresh)
             with m.State("CRC_HIGH"):
-                byte(crc.crc[8:], "IDLE", checked=False)
+                offer(crc.crc[8:], "IDLE", is_checked=False)
+        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & ~tx.valid)
         return m

@@ -67,10 +67,11 @@ class RegisterFile(wiring.Component):
     Attributes
     ----------
     index : In(REGISTER_INDEX_BITS)
-        The register read (and written).
+        The register read.
     value : Out(32)
     write : In(1)
-        Write ``write_data`` to register ``index`` this cycle.
+        Write ``write_data`` to register ``write_index`` this cycle.
+    write_index : In(REGISTER_INDEX_BITS)
     write_data : In(32)
     garbage, bad_crc, dropped : In(1)
         Count one event.
@@ -96,6 +97,7 @@ class RegisterFile(wiring.Component):
             "index": In(REGISTER_INDEX_BITS),
             "value": Out(32),
             "write": In(1),
+            "write_index": In(REGISTER_INDEX_BITS),
             "write_data": In(32),
             "garbage": In(1),
             "bad_crc": In(1),
@@ -123,7 +125,7 @@ class RegisterFile(wiring.Component):
         array_now = self.array_flags | held_array
         uart_now = self.uart_flags | held_uart
         m.d.comb += self.flags.eq(Cat(array_now, self.saturated.any(), uart_now))
-        flags_write = write & (self.index == Reg.FLAGS)
+        flags_write = write & (self.write_index == Reg.FLAGS)
         for held, now, sources, clear, bits in (
                 (held_array, array_now, self.array_flags, self.clear_array,
                  (Flag.ARRAY_INVALID_CODE, Flag.ARRAY_K_OVERFLOW)),
@@ -148,7 +150,7 @@ class RegisterFile(wiring.Component):
                             (Reg.DROPPED_COUNT, [self.dropped])):
             counter = Signal(COUNTER_BITS, name=reg.name.lower())
             total = counter + sum(events)
-            with m.If(write & (self.index == reg)):
+            with m.If(write & (self.write_index == reg)):
                 m.d.sync += counter.eq(0)
             with m.Elif(started):
                 m.d.sync += counter.eq(Mux(total > top, top, total))
