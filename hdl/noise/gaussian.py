@@ -172,10 +172,13 @@ class IcdfShaper(_Shaper):
             m.d.comb += [read.addr.eq(Cat(n[30 - ICDF_SEGMENT_BITS:30], z)),
                          read.en.eq(advance)]
             low = 30 - ICDF_SEGMENT_BITS - ICDF_FRACTION_BITS
-            fraction_b = Signal(ICDF_FRACTION_BITS, name=f"f{lane}_b")
+            # The multiplier's operand and product registers have no reset (the valid
+            # flags have), so yosys can keep them in the DSP block.
+            fraction_b = Signal(ICDF_FRACTION_BITS, name=f"f{lane}_b", reset_less=True)
             sign_b, sign_c = Signal(name=f"sign{lane}_b"), Signal(name=f"sign{lane}_c")
             x_hi_c = Signal(x_bits, name=f"x_hi{lane}_c")
-            product_c = Signal(d_bits + ICDF_FRACTION_BITS + 1, name=f"product{lane}_c")
+            product_c = Signal(d_bits + ICDF_FRACTION_BITS + 1, name=f"product{lane}_c",
+                               reset_less=True)
             # Stage B: the ROM word is out; multiply. Stage C: subtract, apply the sign.
             magnitude = Signal(signed(x_bits + 1), name=f"magnitude{lane}")
             m.d.comb += magnitude.eq(x_hi_c - (product_c >> (ICDF_FRACTION_BITS + 1)))

@@ -358,9 +358,12 @@ class Coupler(wiring.Component):
         ]
 
         # A x: `lanes` multipliers, operands registered (memory output, x_op), product
-        # registered.
-        x_op = [Signal(state, name=f"x_op{k}") for k in range(lanes)]
-        products = [Signal(signed(sw + cw), name=f"product{k}") for k in range(lanes)]
+        # registered. Every multiplier's operand and product registers have no reset (each
+        # is written before it is read in a step), so yosys puts them in the DSP block's own
+        # registers (SB_MAC16 A/B/output) instead of ~320 logic cells.
+        x_op = [Signal(state, name=f"x_op{k}", reset_less=True) for k in range(lanes)]
+        products = [Signal(signed(sw + cw), name=f"product{k}", reset_less=True)
+                    for k in range(lanes)]
         m.d.comb += a_rd.addr.eq(Cat(issue_block[:block_bits], issue_cell))
         with m.If(issue):
             for k in range(lanes):
@@ -382,9 +385,9 @@ class Coupler(wiring.Component):
 
         # The update multipliers: operands in, product two cycles later. U1: x^2 and x^3
         # (pre-pass), NOISE xi; U2: k4 x^3 (pre-pass), DAMP p1.
-        u1_a, u1_b, u2_a, u2_b = (Signal(signed(16), name=f"u{k}") for k in
-                                  ("1_a", "1_b", "2_a", "2_b"))
-        u1_p, u2_p = Signal(signed(32)), Signal(signed(32))
+        u1_a, u1_b, u2_a, u2_b = (Signal(signed(16), name=f"u{k}", reset_less=True)
+                                  for k in ("1_a", "1_b", "2_a", "2_b"))
+        u1_p, u2_p = Signal(signed(32), reset_less=True), Signal(signed(32), reset_less=True)
         m.d.sync += [u1_p.eq(u1_a * u1_b), u2_p.eq(u2_a * u2_b)]
 
         # Per-cell operands, each one multiplexer shared by the stages that need it (the
