@@ -34,7 +34,7 @@ from .golden import CouplerModel, CouplerProgram, CouplerSamples, shaper_stats
 
 __all__ = ["CouplerJob", "Traffic", "random_spd", "random_program", "random_jobs",
            "expected_words", "sample_counts", "pack_samples", "unpack_sample", "drive_jobs",
-           "run_jobs",
+           "run_jobs", "run_cocotb_jobs",
            "first_difference", "SIMULATORS", "TOPLEVEL"]
 
 SIMULATORS = ("amaranth", "icarus", "verilator")
@@ -345,24 +345,43 @@ def run_jobs(simulator: str, cells: int, multipliers: int, jobs: list[CouplerJob
         sim.add_testbench(bench)
         sim.run()
         return result
+    return run_cocotb_jobs(dut, simulator, jobs, counts, traffic)
+
+
+def run_cocotb_jobs(dut, simulator: str, jobs: list[CouplerJob], counts: list[list[int]],
+                    traffic: Traffic | None = None, vcd: Path | None = None) -> list[list[int]]:
+    """Run `jobs` on the Coupler `dut` as Verilog under cocotb on `simulator` ("icarus" or
+    "verilator"); with `vcd`, its waveform goes there (and, on failure, the log beside it)."""
+    import shutil
+
     from . import rtl
 
-    build = rtl.build(rtl.verilog_of(dut, TOPLEVEL), TOPLEVEL, simulator)
+    waves = vcd is not None
+    build = rtl.build(rtl.verilog_of(dut, TOPLEVEL), TOPLEVEL, simulator, waves=waves)
     with tempfile.TemporaryDirectory(prefix="tritherm-coupler-") as scratch:
         scratch = Path(scratch)
         (scratch / "jobs.pickle").write_bytes(pickle.dumps({
-            "cells": cells, "multipliers": multipliers, "counts": counts,
+            "cells": dut.cells, "multipliers": dut.multipliers, "counts": counts,
             "jobs": [(j.name, j.phases) for j in jobs],
             "traffic": None if traffic is None else (traffic.gap, traffic.stall,
                                                      traffic.seed)}))
+        plusargs = [f"+vcd={vcd.resolve()}"] if waves and simulator == "icarus" else []
         tests, failed = rtl.run_cocotb(
             build, TOPLEVEL, simulator, "tritherm.sim.coupler_cocotb",
             env={"TRITHERM_JOBS": str(scratch / "jobs.pickle"),
                  "TRITHERM_RESULTS": str(scratch / "results.pickle")},
-            run_dir=scratch / "run")
+            waves=waves, plusargs=plusargs, run_dir=scratch / "run")
         if failed or not (scratch / "results.pickle").exists():
-            log = (scratch / "run" / "simulation.log")
+            log = scratch / "run" / "simulation.log"
+            if waves:
+                kept = vcd.with_suffix(".log")
+                if log.exists():
+                    shutil.copy(log, kept)
+                raise rtl.CocotbFailure(f"the {simulator} simulation of the coupler did not "
+                                        f"finish (its log is in {kept})")
             tail = log.read_text()[-3000:] if log.exists() else ""
             raise rtl.CocotbFailure(f"the {simulator} simulation did not finish its jobs\n"
                                     f"{tail}")
+        if waves and simulator == "verilator":
+            shutil.copy(scratch / "run" / "dump.vcd", vcd)
         return pickle.loads((scratch / "results.pickle").read_bytes())

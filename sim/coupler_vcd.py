@@ -17,9 +17,6 @@ use it on both files.
 from __future__ import annotations
 
 import bisect
-import pickle
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +24,8 @@ import numpy as np
 
 from tritherm.formats import COUPLER_SEQ_BITS
 
-from .coupler_bench import TOPLEVEL, CouplerJob, sample_counts, unpack_sample
+from .coupler_bench import (TOPLEVEL, CouplerJob, run_cocotb_jobs, sample_counts,
+                            unpack_sample)
 from .golden import CouplerModel, CouplerProgram, CouplerSamples
 
 __all__ = ["VcdTrace", "WaveRun", "read_vcd", "golden_vcd_path", "sample_offers",
@@ -237,32 +235,9 @@ def _first_difference(rtl: CouplerSamples, golden: CouplerSamples) -> str | None
 
 def _run_rtl_with_waves(dut, program: CouplerProgram, steps: int, simulator: str,
                         vcd: Path) -> list[int]:
-    from . import rtl
-
-    cells, multipliers = program.cells, dut.multipliers
     jobs = [CouplerJob("waves", [("write", program.writes()), ("run", steps)])]
-    counts = sample_counts(jobs, cells, program.shaper)
-    build = rtl.build(rtl.verilog_of(dut, TOPLEVEL), TOPLEVEL, simulator, waves=True)
-    with tempfile.TemporaryDirectory(prefix="tritherm-coupler-vcd-") as scratch:
-        scratch = Path(scratch)
-        (scratch / "jobs.pickle").write_bytes(pickle.dumps({
-            "cells": cells, "multipliers": multipliers, "counts": counts,
-            "jobs": [(j.name, j.phases) for j in jobs], "traffic": None}))
-        plusargs = [f"+vcd={vcd.resolve()}"] if simulator == "icarus" else []
-        tests, failed = rtl.run_cocotb(
-            build, TOPLEVEL, simulator, "tritherm.sim.coupler_cocotb",
-            env={"TRITHERM_JOBS": str(scratch / "jobs.pickle"),
-                 "TRITHERM_RESULTS": str(scratch / "results.pickle")},
-            waves=True, plusargs=plusargs, run_dir=scratch / "run")
-        if failed or not (scratch / "results.pickle").exists():
-            log, kept = scratch / "run" / "simulation.log", vcd.with_suffix(".log")
-            if log.exists():
-                shutil.copy(log, kept)
-            raise rtl.CocotbFailure(f"the {simulator} simulation of the coupler did not "
-                                    f"finish (its log is in {kept})")
-        if simulator == "verilator":
-            shutil.copy(scratch / "run" / "dump.vcd", vcd)
-        return pickle.loads((scratch / "results.pickle").read_bytes())[0]
+    counts = sample_counts(jobs, program.cells, program.shaper)
+    return run_cocotb_jobs(dut, simulator, jobs, counts, vcd=vcd)[0]
 
 
 def run_with_waves(program: CouplerProgram, steps: int, multipliers: int, simulator: str,
