@@ -375,13 +375,13 @@ def coupler_cycles_per_step(cells: int, multipliers: int, quartic: bool = False,
     """Clock cycles of one coupler step with the noise beat ready and samples taken at once.
 
     The A x products stream one word of `multipliers` entries a cycle over every (cell,
-    block): ``cells * cells / multipliers`` cycles; then 5 to drain the last cell (product,
-    accumulate, kick, DAMP p1, write and commit). With `quartic`, a pre-pass computes
+    block): ``cells * cells / multipliers`` cycles; then 6 to drain the last cell (product,
+    accumulate, kick, DAMP p1, p2, write and commit). With `quartic`, a pre-pass computes
     k4 x^3 for every cell first, two cycles a cell plus 6. An emitted sample (`sample`)
     costs no cycle: the next step starts in the cycle it is taken. The noise source may
     set a slower pace (``Coupler.noise_cycles_per_step``)."""
     del sample                                   # emission is free (kept for callers)
-    return cells * (cells // multipliers) + 5 + (2 * cells + 6 if quartic else 0)
+    return cells * (cells // multipliers) + 6 + (2 * cells + 6 if quartic else 0)
 
 
 __all__ += [

@@ -37,9 +37,10 @@ gradient is complete ``cells / multipliers`` cycles after cell i-1's. Each gradi
 enters the update pipeline, which takes a new cell every cycle on two more multipliers:
 U1 for NOISE xi (its operands are loaded while the gradient still accumulates) and U2 for
 DAMP p1. The overdamped x' is written as the gradient completes; the underdamped kick p1
-goes straight into U2, and p2, x' and p' are written two cycles later. The last write of a
-step also commits x from the shadow registers, so a linear step takes ``cells * cells /
-multipliers + 5`` cycles (21 for 8 cells on 4 multipliers, 13 on 8). With QUARTIC, a
+goes straight into U2; p2 is registered two cycles later, and x' and p' are written from
+it in the next cycle. The last write of a step also commits x from the shadow registers, so
+a linear step takes ``cells * cells / multipliers + 6`` cycles (22 for 8 cells on 4
+multipliers, 14 on 8). With QUARTIC, a
 pre-pass first computes k4_i c3_i for every cell into a small memory that seeds each
 row's accumulator: U1 squares on even cycles and cubes on odd ones, U2 multiplies by k4,
 two cycles a cell (``2 cells + 6`` more cycles). A sample costs no cycle when it is
@@ -47,7 +48,7 @@ taken at once: the next step starts in the cycle it is offered.
 
 A step starts only when the noise beat is ready. The default noise source makes a beat
 every ``cells / 2 * rounds / noise_unroll`` cycles on average (ICDF; `noise_cycles_per_step`),
-so a step takes the larger of the two on average: with 8 cells, 21 against 20 cycles on 4
+so a step takes the larger of the two on average: with 8 cells, 22 against 20 cycles on 4
 multipliers; on 8 multipliers the noise sets the pace (20) unless ``noise_unroll`` is raised.
 
 DSPs (`dsp_count`): ``multipliers + 2``, plus the ICDF shaper's two in the noise source
@@ -219,7 +220,7 @@ class Coupler(wiring.Component):
         state, coef, mult = signed(sw), signed(cw), signed(fmt.mult.width)
         pfrac, sfrac = fmt.product_frac, fmt.state.frac
         issue_cycles = n * blocks                        # A x words per step
-        commit_at = issue_cycles + 4                     # the last cell's underdamped write
+        commit_at = issue_cycles + 5                     # the last cell's underdamped write
         prepass_cycles = 2 * n + 6                       # QUARTIC pre-pass (see below)
 
         # Noise: one stream per cell; restarted by a SEED write.
@@ -335,8 +336,9 @@ class Coupler(wiring.Component):
         m.d.comb += under.eq(mode == COUPLER_UNDERDAMPED)
 
         # Stream: issue (read A, register x) -> 1 (multiply) -> 2 (accumulate) -> 3 (the
-        # gradient is complete: overdamped write, underdamped kick) -> 4 -> 5 (underdamped
-        # write). Each stage carries its cell; `first` and `last` mark a row's blocks.
+        # gradient is complete: overdamped write, underdamped kick) -> 4 -> 5 (p2) -> 6
+        # (underdamped write). Each stage carries its cell; `first` and `last` mark a
+        # row's blocks.
         issue = Signal()
         issue_cell = Signal(range(n))
         issue_block = Signal(range(blocks))
@@ -347,14 +349,15 @@ class Coupler(wiring.Component):
                              issue_cell.eq(Mux(issue_cell == n - 1, 0, issue_cell + 1))]
             with m.Else():
                 m.d.sync += issue_block.eq(issue_block + 1)
-        v1, v2, v3, v4, v5 = (Signal(name=f"v{k}") for k in range(1, 6))
-        c1, c2, c3, c4, c5 = (Signal(range(n), name=f"c{k}") for k in range(1, 6))
+        v1, v2, v3, v4, v5, v6 = (Signal(name=f"v{k}") for k in range(1, 7))
+        c1, c2, c3, c4, c5, c6 = (Signal(range(n), name=f"c{k}") for k in range(1, 7))
         first1, last1, first2, last2 = Signal(), Signal(), Signal(), Signal()
         m.d.sync += [
             v1.eq(issue), c1.eq(issue_cell), first1.eq(issue_block == 0),
             last1.eq(issue_block == blocks - 1),
             v2.eq(v1), c2.eq(c1), first2.eq(first1), last2.eq(last1),
             v3.eq(v2 & last2), c3.eq(c2), v4.eq(v3), c4.eq(c3), v5.eq(v4), c5.eq(c4),
+            v6.eq(v5), c6.eq(c5),
         ]
 
         # A x: `lanes` multipliers, operands registered (memory output, x_op), product
@@ -399,7 +402,7 @@ class Coupler(wiring.Component):
         x_c, p_3, xi_c = Signal(state), Signal(state), Signal(signed(16))
         m.d.comb += [
             s_half.eq(t[1:]),
-            write_cell.eq(Mux(under, c5, c3)),
+            write_cell.eq(Mux(under, c6, c3)),
             x_index.eq(Mux(pre_on, pre_x_cell, write_cell)),
             noise_index.eq(Mux(under, c3, c1)),
             x_c.eq(x[x_index]), p_3.eq(p[c3]), xi_c.eq(source.samples.payload[noise_index]),
@@ -464,25 +467,29 @@ class Coupler(wiring.Component):
                      base3.eq(Mux(under, p_3, x_c))]
         updated, sat3 = _saturate(base3 + delta3, sw)
         # Underdamped kick p1 = sat(p + rnd(-g, 12 + hs)), straight into U2 (u2_b is p1).
-        p1_held, kick_sat4, kick_sat5 = Signal(state), Signal(), Signal()
+        p1_5, p1_6 = Signal(state), Signal(state)
+        kick_sat4, kick_sat5, kick_sat6 = Signal(), Signal(), Signal()
         with m.If(v3 & under):
             m.d.sync += [u2_a.eq(damp), u2_b.eq(updated), kick_sat4.eq(sat3)]
-        m.d.sync += [p1_held.eq(u2_b), kick_sat5.eq(kick_sat4)]
+        m.d.sync += [p1_5.eq(u2_b), p1_6.eq(p1_5), kick_sat5.eq(kick_sat4),
+                     kick_sat6.eq(kick_sat5)]
         # Overdamped x' (stage 3), from g and NOISE xi.
         x_od, sat_od = updated, sat3
-        # Underdamped p2 and x' (stage 5), from DAMP p1 and NOISE xi.
+        # Underdamped p2 (stage 5, from DAMP p1 and NOISE xi, registered: the products, the
+        # sum, its rounding and saturation take a cycle of their own) and x' (stage 6).
         shift = noise_frac - (fmt.mult.frac + sfrac)
-        p2 = Signal(state)
-        p2_value, sat_p2 = _saturate(_round((u2_p << shift) + u1_p, 0, noise_frac - sfrac), sw)
-        m.d.comb += p2.eq(p2_value)
+        p2_value, sat_p2_value = _saturate(
+            _round((u2_p << shift) + u1_p, 0, noise_frac - sfrac), sw)
+        p2, sat_p2 = Signal(state), Signal()
+        m.d.sync += [p2.eq(p2_value), sat_p2.eq(sat_p2_value)]
         # rnd(v, hs + 1) = rnd(floor(v / 2**hs), 1): one shifter, no rounding constant.
         drift = Signal(signed(sw + 1))
-        m.d.comb += drift.eq((p1_held + p2) >> hshift)
+        m.d.comb += drift.eq((p1_6 + p2) >> hshift)
         x_ud, sat_x = _saturate(x_c + _round(drift, 0, 1), sw)
         x_next, next_sat, writing = Signal(state), Signal(), Signal()
-        m.d.comb += [writing.eq(Mux(under, v5, v3)),
+        m.d.comb += [writing.eq(Mux(under, v6, v3)),
                      x_next.eq(Mux(under, x_ud, x_od)),
-                     next_sat.eq(Mux(under, kick_sat5 | sat_p2 | sat_x, sat_od))]
+                     next_sat.eq(Mux(under, kick_sat6 | sat_p2 | sat_x, sat_od))]
 
         # Sticky flags: the pre-pass's c2 or c3 or the update's, one cell a cycle.
         flag_cell, flag_now = Signal(range(n + 2)), Signal()
