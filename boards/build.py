@@ -246,7 +246,7 @@ def build_soc(board: str | Board, design: str = "soc", build_dir: str | Path | N
     what = (f"SoC, array {c.array.lanes} lanes x {c.array.inputs} inputs (K <= "
             f"{c.array.capacity}), coupler {c.cells} cells / {c.multipliers} multipliers, "
             f"{c.shaper} shaper" if design == "soc" else "UART echo")
-    progress(f"{board.name}: {what}, {c.baud} baud; clock {top.pll}")
+    progress(f"{board.name}: {what}, {c.baud} baud; clock {top.clock_text}")
     report = _platform_build(board, top, design, build_dir, progress,
                              synth_opts="-dsp" if board.family == "ice40" else "")
     advice = ("choose smaller sizes or a slower design clock in the board's SocConfig"

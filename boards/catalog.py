@@ -166,13 +166,16 @@ class Board:
 
     @property
     def design_hz(self) -> float:
-        """The SoC's design clock, made by the PLL from the board clock."""
+        """The SoC's design clock: the board clock, or made from it by the PLL."""
         return self.soc.clock_hz
 
     @property
     def pll(self):
         """The PLL setting that makes `design_hz` from `clock_hz` exactly
-        (`tritherm.boards.clocking.solve_pll`)."""
+        (`tritherm.boards.clocking.solve_pll`); None when the SoC runs on the board
+        clock itself."""
+        if self.design_hz == self.clock_hz:
+            return None
         return _solve_pll(self.family, self.clock_hz, self.design_hz)
 
     def make_platform(self):
@@ -207,18 +210,21 @@ _SMALL = TernaryArrayShape(lanes=4, inputs=5, max_k=60)        # iCE40UP5K, ECP5
 _MEDIUM = TernaryArrayShape(lanes=4, inputs=10, max_k=100)     # ECP5-25F/45F
 _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 
-# SoC sizes per FPGA: the ternary array beside the coupler's 8 cells. The iCE40UP5K's 8
-# DSPs hold 4 multipliers + 1 (the coupler) + 2 (the ICDF shaper); the ECP5s have DSPs to
-# spare for 8 multipliers. Design clocks (the README's board section has the builds):
-# - iCE40: 24 MHz from 12 MHz, the issue's first guess; the SoC does not fit the UP5K yet
-#   (9,239 / 5,280 logic cells with 8 cells and a 4x5 array).
+# SoC sizes per FPGA: the ternary array beside the coupler. The ECP5s hold the SPU's 8
+# cells with DSPs to spare for 8 multipliers. The iCE40UP5K's 5,280 logic cells do not hold
+# 8 (nextpnr's counts, README "Boards"): with the smallest array (1 lane x 5), 2 multipliers
+# and the CLT shaper the SoC needs 6,372 cells with 8, 5,823 with 4; it holds 2 cells on one
+# multiplier (+ 2 update DSPs), the CLT shaper (no DSP, no ROM) and a 1 x 5 array.
+# Design clocks (the README's board section has the builds):
+# - iCE40: the board's 12 MHz itself, no PLL (the SB_PLL40 makes nothing below 16 MHz, and
+#   the nearest exact rate, 18 MHz, is above the SoC's Fmax).
 # - ULX3S: 30 MHz from 25 MHz (PFD 5 MHz). The first guess, 50 MHz, built at 37.98 MHz on
 #   the 85F (the coupler's update and saturation path is the critical one); 30 MHz leaves
 #   a fifth of margin (35 MHz, the next rate the PLL makes exactly and 1 Mbaud divides,
 #   would leave 8%, within nextpnr's seed-to-seed spread).
 # - OrangeCrab: 32 MHz from 48 MHz (its speed grade 8 is faster than the ULX3S's 6).
-_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=4, inputs=5, max_k=60), cells=8,
-                      multipliers=4, shaper="icdf", clock_hz=24e6)
+_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=2,
+                      multipliers=1, shaper="clt", clock_hz=12e6)
 _SOC_ECP5 = {
     "12F": TernaryArrayShape(lanes=4, inputs=10, max_k=100),
     "25F": TernaryArrayShape(lanes=8, inputs=10, max_k=200),
@@ -317,7 +323,8 @@ def boards_table() -> str:
     for b in BOARDS.values():
         soc = b.soc
         rows.append((b.name, f"{b.device}-{b.package}",
-                     f"{b.clock_hz / 1e6:g} -> {b.design_hz / 1e6:g} MHz",
+                     (f"{b.clock_hz / 1e6:g} MHz, no PLL" if b.pll is None
+                      else f"{b.clock_hz / 1e6:g} -> {b.design_hz / 1e6:g} MHz"),
                      f"{soc.array.lanes}x{soc.array.inputs}, {soc.cells}/{soc.multipliers}",
                      b.uart.port,
                      " ".join(b.program_command(f"FILE{b.bitstream_suffix}"))))

@@ -2,7 +2,9 @@
 
 `SocTop(board)` requests the board clock, makes the ``sync`` domain from it with the
 board's PLL (`tritherm.boards.clocking.PllDomain`, in reset until the PLL locks), and puts
-the inner design on the board's ``uart`` resource and three LEDs:
+the inner design on the board's ``uart`` resource and three LEDs. A design clock equal to
+the board clock needs no PLL: the platform's own ``sync`` domain (the board clock, with
+its power-on reset) drives the design then.
 
 - ``design="soc"``: `tritherm.firmware.soc.Soc` built from the board's `SocConfig`;
 - ``design="echo"``: `UartEcho`, a bring-up design that sends back every byte it receives,
@@ -102,12 +104,13 @@ class SocTop(Elaboratable):
         ``"soc"`` (the default) or ``"echo"``.
     config : SocConfig, optional
         The SoC's sizes and clock; the board's ``soc`` by default. Its ``clock_hz`` is the
-        PLL's target and must be reachable exactly from the board clock.
+        board clock or the PLL's target, which must be reachable exactly from the board
+        clock.
 
     Attributes
     ----------
-    pll : Ice40Pll or Ecp5Pll
-        The PLL setting.
+    pll : Ice40Pll or Ecp5Pll or None
+        The PLL setting; None when the design runs on the board clock.
     inner : wiring.Component
         The SoC or the echo design (made when the top is constructed).
     """
@@ -121,19 +124,31 @@ class SocTop(Elaboratable):
         if not isinstance(self.config, SocConfig):
             raise ValueError(f"config must be a SocConfig, got {self.config!r}")
         b = self.board
-        self.pll = (b.pll if self.config.clock_hz == b.design_hz
-                    else solve_pll(b.family, b.clock_hz, self.config.clock_hz, tolerance=0.0))
+        if self.config.clock_hz == b.clock_hz:
+            self.pll = None
+        elif self.config.clock_hz == b.design_hz:
+            self.pll = b.pll
+        else:
+            self.pll = solve_pll(b.family, b.clock_hz, self.config.clock_hz, tolerance=0.0)
         if design == "soc":
             from tritherm.firmware.soc import Soc
             self.inner = Soc(self.config)
         else:
             self.inner = UartEcho(self.config.clock_hz, self.config.baud)
 
+    @property
+    def clock_text(self) -> str:
+        """How the design clock is made: the PLL setting, or the board clock itself."""
+        if self.pll is None:
+            return f"{self.board.clock_hz / 1e6:g} MHz board clock, no PLL"
+        return str(self.pll)
+
     def elaborate(self, platform):
         m = Module()
-        m.domains.sync = ClockDomain("sync")
-        clock = platform.request(platform.default_clk, dir="-")
-        m.submodules.pll = PllDomain(self.pll, clock, pad=self.board.pll_pad)
+        if self.pll is not None:
+            m.domains.sync = ClockDomain("sync")
+            clock = platform.request(platform.default_clk, dir="-")
+            m.submodules.pll = PllDomain(self.pll, clock, pad=self.board.pll_pad)
         m.submodules[self.design] = inner = self.inner
         uart = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)

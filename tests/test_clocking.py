@@ -42,7 +42,7 @@ def ecp5_valid(f_in, clki_div, clkfb_div, clkop_div):
             and 400 * MHZ <= vco <= 800 * MHZ and 3.125 * MHZ <= out <= 400 * MHZ)
 
 
-@pytest.mark.parametrize("name", sorted(BOARDS))
+@pytest.mark.parametrize("name", sorted(n for n, b in BOARDS.items() if b.pll is not None))
 def test_every_board_pll_is_in_range_and_exact(name):
     board = BOARDS[name]
     pll = board.pll
@@ -57,6 +57,19 @@ def test_every_board_pll_is_in_range_and_exact(name):
         out = ecp5_frequencies(board.clock_hz, pll.clki_div, pll.clkfb_div, pll.clkop_div)[2]
         assert pll.clkop_cphase == (pll.clkop_div - 1) // 2
     assert out == pll.out_hz == board.design_hz == board.soc.clock_hz
+
+
+@pytest.mark.parametrize("name", sorted(n for n, b in BOARDS.items() if b.pll is None))
+def test_a_board_without_pll_runs_its_soc_on_the_board_clock(name):
+    from tritherm.boards.soc_top import SocTop
+
+    board = BOARDS[name]
+    assert board.design_hz == board.soc.clock_hz == board.clock_hz
+    top = SocTop(board, "echo")
+    assert top.pll is None
+    assert top.clock_text == f"{board.clock_hz / MHZ:g} MHz board clock, no PLL"
+    # Another design clock on the same board goes through the PLL again.
+    assert SocTop(board, "echo", board.soc.with_(clock_hz=24 * MHZ)).pll.out_hz == 24 * MHZ
 
 
 def test_hand_derived_settings():

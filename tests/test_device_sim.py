@@ -389,3 +389,64 @@ def test_garbage_and_a_corrupted_frame_cost_one_retry(device):
     assert device.retries == retries + 1
     counters = device.flags(clear=True).counters
     assert counters["garbage"] == len(garbage) and counters["bad_crc"] == 1
+
+
+# --- the iCEBreaker's own SoC (its board configuration) through SimTransport ----------------
+
+@pytest.fixture(scope="module")
+def icebreaker():
+    """The SoC the iCEBreaker bitstream holds (2 cells, CLT noise, a 1 x 5 array, 12 MHz),
+    simulated: the host code a user runs against the board, on the same gateware."""
+    from tritherm.boards.catalog import get_board
+    from tritherm.firmware.device import open_device
+    config = get_board("icebreaker").soc
+    with open_device("sim", config, what="the icebreaker SoC") as dev:
+        yield dev
+
+
+def test_the_icebreaker_soc_identifies_as_its_board_config(icebreaker):
+    from tritherm.boards.catalog import get_board
+    config = get_board("icebreaker").soc
+    ident = icebreaker.identify()
+    assert ident.differences(config) == []
+    assert (ident.cells, ident.shaper, ident.array.lanes) == (config.cells, config.shaper,
+                                                              config.array.lanes)
+
+
+def test_the_icebreaker_soc_matvec_and_samples_match_the_golden_models(icebreaker, rng):
+    import dataclasses
+
+    from tritherm.sim.coupler_bench import random_program
+    from tritherm.sim.golden import CouplerModel, ternary_matmul
+    shape = icebreaker.identity.array
+    w = rng.integers(-1, 2, (3 * shape.lanes, shape.capacity + 9))     # 3 x 2 tiles
+    x = rng.integers(-128, 128, (2, w.shape[1]))
+    run = icebreaker.matmul(w, x)
+    assert run.mismatch is None and np.array_equal(run.result, ternary_matmul(w, x))
+    cells = icebreaker.identity.cells
+    for mode, quartic in (("underdamped", True), ("overdamped", False)):
+        program = dataclasses.replace(random_program(rng, cells, mode, quartic), shaper="clt")
+        icebreaker.configure_coupler(program)
+        got = icebreaker.sample(400)
+        model = CouplerModel(cells, "clt")
+        model.load(program.writes())
+        want = model.run(400)
+        for key in ("seq", "flags", "x", "p"):
+            assert np.array_equal(getattr(got, key), getattr(want, key)), (mode, key)
+
+
+def test_the_icebreaker_soc_inverts_a_2x2_matrix(icebreaker, rng):
+    from tritherm.sim import linalg
+    from tritherm.sim.coupler_bench import random_spd
+    from tritherm.sim.golden import discrete_stationary_covariance
+    A = random_spd(rng, 2, 4.0, 3.0)
+    r = linalg.inverse(A, 4000, backend="board", device=icebreaker, seed=SESSION_SEED % 1000)
+    assert r.program.shaper == "clt"
+    # Against what the discrete chain samples exactly (kT times the quantised A's inverse).
+    target = discrete_stationary_covariance(r.program)[:2, :2] / (r.kT * r.scale)
+    se = np.linalg.norm(r.standard_error) / np.linalg.norm(target)
+    error = np.linalg.norm(r.estimate - target) / np.linalg.norm(target)
+    print(f"2x2 inverse on the iCEBreaker SoC: relative error {error:.3g}, "
+          f"standard error {se:.3g}, against A^-1 {r.relative_error:.3g}")
+    assert error < 3 * se
+    assert np.all(np.abs(r.estimate - target) < 5 * r.standard_error + 1e-9)
