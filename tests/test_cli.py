@@ -86,6 +86,23 @@ def test_bad_shape_parameters_name_the_parameter(tmp_path, capsys):
     assert "lanes must be an integer in [1, 1024], got 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--cells", "3", "--multipliers", "2"],
+     "multipliers must be a power of two that divides cells=3, got 2"),
+    (["--shaper", "box"], "shaper must be one of clt, icdf, got 'box'"),
+    (["--clock-mhz", "16"], "no SB_PLL40 setting makes 16 MHz from 12 MHz"),
+    (["--lanes", "0"], "lanes must be an integer"),
+    (["ternary-selftest", "--cells", "4"], "--cells, --multipliers, --shaper and "
+                                           "--clock-mhz size the SoC"),
+    (["noise-selftest", "--shaper", "clt"], "noise-selftest takes no sizes"),
+])
+def test_bad_soc_sizes_get_one_sentence_before_any_build(tmp_path, capsys, argv, message):
+    rc = main(["build", "--board", "icebreaker", "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not any(tmp_path.iterdir())              # refused before the tools ran
+
+
 def test_doctor_finds_every_required_tool(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out

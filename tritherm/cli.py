@@ -423,33 +423,63 @@ def cmd_build(args) -> int:
                         f"{', '.join(BUILD_TARGETS)}, or none for the SoC")
     board = get_board(args.board)
     if args.target == "noise-selftest":
-        if args.lanes or args.inputs or args.max_k:
-            raise UserError("--lanes, --inputs and --max-k apply to ternary-selftest only")
+        if _array_options(args) or _soc_options(args):
+            raise UserError("noise-selftest takes no sizes (--lanes, --inputs, --max-k "
+                            "are ternary-selftest's; --cells, --multipliers, --shaper, "
+                            "--clock-mhz the SoC's)")
         from tritherm.boards.build import build_noise_selftest
         report = build_noise_selftest(board, build_dir=args.build_dir)
         return 0 if report.timing_met else 1
+    if _soc_options(args):
+        raise UserError("--cells, --multipliers, --shaper and --clock-mhz size the SoC; "
+                        "leave out the target to build it")
     from tritherm.boards.build import build_selftest
-    shape = None
-    if args.lanes or args.inputs or args.max_k:
-        from tritherm.formats import TernaryArrayShape
-        default = board.selftest_shape
-        shape = TernaryArrayShape(args.lanes or default.lanes, args.inputs or default.inputs,
-                                  args.max_k or default.max_k)
+    shape = _array_shape(board.selftest_shape, args) if _array_options(args) else None
     report = build_selftest(board, shape=shape, build_dir=args.build_dir)
     return 0 if report.timing_met else 1
 
 
+def _array_options(args) -> bool:
+    return any(getattr(args, name) is not None for name in ("lanes", "inputs", "max_k"))
+
+
+def _array_shape(default, args):
+    """`default` (a TernaryArrayShape) with --lanes, --inputs and --max-k where given."""
+    from tritherm.formats import TernaryArrayShape
+    return TernaryArrayShape(*(default_value if value is None else value for value, default_value
+                               in ((args.lanes, default.lanes), (args.inputs, default.inputs),
+                                   (args.max_k, default.max_k))))
+
+
+def _soc_options(args) -> bool:
+    return any(getattr(args, name) is not None
+               for name in ("cells", "multipliers", "shaper", "clock_mhz"))
+
+
 def _build_soc(args) -> int:
     from tritherm.boards.build import build_soc
+    from tritherm.boards.catalog import get_board
     from tritherm.boards.soc_top import SOC_DESIGNS
-    if args.lanes or args.inputs or args.max_k:
-        raise UserError("--lanes, --inputs and --max-k apply to ternary-selftest only "
-                        "(the SoC's sizes are the board's; see `tritherm boards`)")
     design = args.design or "soc"
     if design not in SOC_DESIGNS:
         raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
-    report = build_soc(args.board, design, build_dir=args.build_dir)
+    report = build_soc(args.board, design, build_dir=args.build_dir,
+                       config=_soc_config(get_board(args.board).soc, args))
     return 0 if report.timing_met else 1
+
+
+def _soc_config(board_config, args):
+    """The board's SocConfig with the sizes given on the command line (SocConfig checks
+    them); None when none is given."""
+    changes = {}
+    if _array_options(args):
+        changes["array"] = _array_shape(board_config.array, args)
+    for name in ("cells", "multipliers", "shaper"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.clock_mhz is not None:
+        changes["clock_hz"] = args.clock_mhz * 1e6
+    return board_config.with_(**changes) if changes else None
 
 
 def cmd_flash(args) -> int:
@@ -922,6 +952,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lanes", type=int, help="array lanes (default: the board's size)")
     p.add_argument("--inputs", type=int, help="activations per cycle")
     p.add_argument("--max-k", type=int, help="longest dot product")
+    p.add_argument("--cells", type=int, help="SoC: coupler cells (default: the board's)")
+    p.add_argument("--multipliers", type=int, help="SoC: the coupler's A x multipliers")
+    p.add_argument("--shaper", help="SoC: the noise shaper, clt or icdf")
+    p.add_argument("--clock-mhz", type=float,
+                   help="SoC: the design clock in MHz (the board clock needs no PLL; "
+                        "another must be exact from it)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("flash", help="load a bitstream into a board (openFPGALoader, icesprog)")
