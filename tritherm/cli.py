@@ -446,9 +446,11 @@ def _array_options(args) -> bool:
 def _array_shape(default, args):
     """`default` (a TernaryArrayShape) with --lanes, --inputs and --max-k where given."""
     from tritherm.formats import TernaryArrayShape
-    return TernaryArrayShape(*(default_value if value is None else value for value, default_value
-                               in ((args.lanes, default.lanes), (args.inputs, default.inputs),
-                                   (args.max_k, default.max_k))))
+
+    def given(value, fallback):
+        return fallback if value is None else value
+    return TernaryArrayShape(given(args.lanes, default.lanes), given(args.inputs, default.inputs),
+                             given(args.max_k, default.max_k))
 
 
 def _soc_options(args) -> bool:

@@ -40,11 +40,10 @@ DAMP p1. The overdamped x' is written as the gradient completes; the underdamped
 goes straight into U2; p2 is registered two cycles later, and x' and p' are written from
 it in the next cycle. The last write of a step also commits x from the shadow registers, so
 a linear step takes ``cells * cells / multipliers + 6`` cycles (22 for 8 cells on 4
-multipliers, 14 on 8). With QUARTIC, a
-pre-pass first computes k4_i c3_i for every cell into a small memory that seeds each
-row's accumulator: U1 squares on even cycles and cubes on odd ones, U2 multiplies by k4,
-two cycles a cell (``2 cells + 6`` more cycles). A sample costs no cycle when it is
-taken at once: the next step starts in the cycle it is offered.
+multipliers, 14 on 8). With QUARTIC, a pre-pass first computes k4_i c3_i for every cell
+into a small memory that seeds each row's accumulator: U1 squares on even cycles and cubes
+on odd ones, U2 multiplies by k4, two cycles a cell (``2 cells + 6`` more cycles). A sample
+costs no cycle when it is taken at once: the next step starts in the cycle it is offered.
 
 A step starts only when the noise beat is ready. The default noise source makes a beat
 every ``cells / 2 * rounds / noise_unroll`` cycles on average (ICDF; `noise_cycles_per_step`),
