@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from amaranth.back import rtlil, verilog
+from amaranth.back import rtlil
 
 from tritherm import toolchain
 
@@ -33,16 +33,24 @@ class CocotbFailure(RuntimeError):
 
 
 def verilog_of(component, name: str) -> str:
-    """The component as Verilog text, with module `name` at the top.
+    """The component as Verilog text for simulation, with module `name` at the top.
 
-    Combinational logic is written as SystemVerilog ``always_comb``, not ``always @*``:
-    Icarus runs an ``always @*`` block only when one of its inputs changes, so a block whose
-    inputs keep their reset values would leave its outputs X; ``always_comb`` runs once at
-    time zero. (Amaranth's `verilog.convert` has no option for it, hence its RTLIL-to-Verilog
-    step is called directly.)
+    Every process goes through yosys' ``proc`` (multiplexers, not ``always`` blocks), so
+    the combinational logic is continuous assignments (and functions for yosys' parallel
+    multiplexers), and only the flip-flops and memories are ``always`` blocks. Both
+    simulators need that: Icarus runs an ``always @*`` block only when one of its inputs
+    changes, so a block whose inputs keep their reset values would leave its outputs X
+    (continuous assignments are evaluated at time zero); and Amaranth's behavioural
+    processes (a default assignment, then a case) glitch each time they run, which sent
+    vvp 11 round a zero-delay loop between two state machines' blocks (always_comb) where
+    there is no combinational loop. `tritherm verilog` writes Amaranth's usual Verilog.
     """
+    from amaranth._toolchain.yosys import find_yosys
     text = rtlil.convert(component, name=name, emit_src=False)
-    return verilog._convert_rtlil_text(text, write_verilog_opts=("-sv",))
+    script = [f"read_rtlil <<rtlil\n{text}\nrtlil", "proc -norom", "memory_collect",
+              "write_verilog"]
+    return find_yosys(lambda version: version >= (0, 40)).run(
+        ["-q", "-"], "\n".join(script), ignore_warnings=True)
 
 
 def cache_root() -> Path:

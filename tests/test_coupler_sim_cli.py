@@ -63,7 +63,7 @@ def test_sim_coupler_verilator_with_a_matrix(tmp_path, capsys):
 def test_sim_coupler_icarus_overdamped(tmp_path, capsys):
     """Icarus is 4-state: a combinational block it never evaluated would leave X in the core
     (seen when the state starts at x0 = 0 with `always @*`; `rtl.verilog_of` now writes
-    `always_comb`, which Icarus runs at time zero)."""
+    continuous assignments, which Icarus evaluates at time zero)."""
     vcd = tmp_path / "ic.vcd"
     code = main(["sim", "coupler", "--cells", "2", "--multipliers", "1", "--steps", "12",
                  "--mode", "overdamped", "--vcd", str(vcd), "--simulator", "icarus",

@@ -3,12 +3,10 @@ cocotbext-uart (tests/cocotb/tb_soc.py): identify and registers, matvec, coupler
 and raw noise, a stopped run, bad frames and random corruption, every answer checked
 against the golden `SocModel` (`tritherm.sim.soc_vectors`).
 
-Verilator runs all six tests (about 10^7 cycles). Icarus Verilog is opt-in
-(TRITHERM_SOC_ICARUS=subset: the register and bad-frame tests; =full: all six): since the
-simulation Verilog became `always_comb` (sim/rtl.py), vvp 11 spins at one time step once
-the executor offers a frame header to the transmitter (a zero-delay re-evaluation between
-their state machines' blocks; Verilator and yosys find no combinational loop), so a
-default run would hang the suite."""
+Both simulators run all six tests (about 10^7 cycles; Icarus takes about a minute).
+Icarus needs the simulation Verilog that `tritherm.sim.rtl.verilog_of` writes, with no
+combinational `always` block: on Amaranth's behavioural Verilog vvp 11 went round a
+zero-delay loop between the executor's and the transmitter's state machines."""
 
 import os
 from pathlib import Path
@@ -25,22 +23,11 @@ ROUNDS = 30
 TOPLEVEL = "soc"
 
 
-#: The tests Icarus runs unless TRITHERM_SOC_ICARUS=full.
-ICARUS_TESTS = "soc_identify_and_registers,soc_bad_frames"
-
-
 @pytest.mark.parametrize("simulator", rtl.SIMULATORS)
 def test_soc_cocotb(simulator):
-    icarus = os.environ.get("TRITHERM_SOC_ICARUS", "")
-    if simulator == "icarus" and icarus not in ("subset", "full"):
-        pytest.skip("Icarus is opt-in for the SoC (TRITHERM_SOC_ICARUS=subset or full): "
-                    "vvp spins on the always_comb Verilog (see the module docstring)")
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED}); {simulator}")
-    subset = simulator == "icarus" and icarus != "full"
     build = rtl.build(rtl.verilog_of(Soc(SOC_TEST_CONFIG), TOPLEVEL), TOPLEVEL, simulator)
     env = {"TRITHERM_SEED": str(SEED), "TRITHERM_ROUNDS": str(ROUNDS)}
-    if subset:
-        env["TRITHERM_SOC_TESTS"] = ICARUS_TESTS
     tests, failed = rtl.run_cocotb(build, TOPLEVEL, simulator, "tb_soc",
                                    module_dir=Path(__file__).parent / "cocotb", env=env)
     assert failed == 0, f"{failed} of {tests} cocotb tests failed (seed {SEED})"
