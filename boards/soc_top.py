@@ -29,7 +29,8 @@ from tritherm.hdl.io import UartRx, UartTx, uart_divisor
 from .catalog import Board, get_board
 from .clocking import PllDomain, solve_pll
 
-__all__ = ["UartEcho", "SocTop", "SOC_DESIGNS", "ECHO_FIFO_DEPTH"]
+__all__ = ["UartEcho", "SocTop", "SOC_DESIGNS", "ECHO_FIFO_DEPTH", "design_clock_pll",
+           "clock_text"]
 
 #: The inner designs a board top can hold.
 SOC_DESIGNS = ("soc", "echo")
@@ -93,6 +94,23 @@ class UartEcho(wiring.Component):
         return m
 
 
+def design_clock_pll(board: Board, clock_hz: float):
+    """The PLL setting that makes `clock_hz` from `board`'s clock exactly; None when
+    `clock_hz` is the board clock itself (no PLL). ValueError when the PLL cannot."""
+    if clock_hz == board.clock_hz:
+        return None
+    if clock_hz == board.design_hz:
+        return board.pll
+    return solve_pll(board.family, board.clock_hz, clock_hz, tolerance=0.0)
+
+
+def clock_text(board: Board, pll) -> str:
+    """How a design clock is made, for messages: the PLL setting, or the board clock."""
+    if pll is None:
+        return f"{board.clock_hz / 1e6:g} MHz board clock, no PLL"
+    return str(pll)
+
+
 class SocTop(Elaboratable):
     """A board top: PLL clock domain, the inner design, the UART pins and three LEDs.
 
@@ -123,13 +141,11 @@ class SocTop(Elaboratable):
         self.config = config or self.board.soc
         if not isinstance(self.config, SocConfig):
             raise ValueError(f"config must be a SocConfig, got {self.config!r}")
-        b = self.board
-        if self.config.clock_hz == b.clock_hz:
-            self.pll = None
-        elif self.config.clock_hz == b.design_hz:
-            self.pll = b.pll
-        else:
-            self.pll = solve_pll(b.family, b.clock_hz, self.config.clock_hz, tolerance=0.0)
+        try:
+            self.pll = design_clock_pll(self.board, self.config.clock_hz)
+        except ValueError:
+            self._MustUse__silence = True           # never elaborated: no warning for it
+            raise
         if design == "soc":
             from tritherm.firmware.soc import Soc
             self.inner = Soc(self.config)
@@ -138,10 +154,8 @@ class SocTop(Elaboratable):
 
     @property
     def clock_text(self) -> str:
-        """How the design clock is made: the PLL setting, or the board clock itself."""
-        if self.pll is None:
-            return f"{self.board.clock_hz / 1e6:g} MHz board clock, no PLL"
-        return str(self.pll)
+        """How the design clock is made (`clock_text`)."""
+        return clock_text(self.board, self.pll)
 
     def elaborate(self, platform):
         m = Module()

@@ -61,15 +61,17 @@ def test_every_board_pll_is_in_range_and_exact(name):
 
 @pytest.mark.parametrize("name", sorted(n for n, b in BOARDS.items() if b.pll is None))
 def test_a_board_without_pll_runs_its_soc_on_the_board_clock(name):
-    from tritherm.boards.soc_top import SocTop
+    from tritherm.boards.soc_top import clock_text, design_clock_pll
 
     board = BOARDS[name]
     assert board.design_hz == board.soc.clock_hz == board.clock_hz
-    top = SocTop(board, "echo")
-    assert top.pll is None
-    assert top.clock_text == f"{board.clock_hz / MHZ:g} MHz board clock, no PLL"
+    assert design_clock_pll(board, board.soc.clock_hz) is None
+    assert clock_text(board, None) == f"{board.clock_hz / MHZ:g} MHz board clock, no PLL"
     # Another design clock on the same board goes through the PLL again.
-    assert SocTop(board, "echo", board.soc.with_(clock_hz=24 * MHZ)).pll.out_hz == 24 * MHZ
+    pll = design_clock_pll(board, 24 * MHZ)
+    assert pll.out_hz == 24 * MHZ and clock_text(board, pll) == str(pll)
+    with pytest.raises(ValueError, match="no SB_PLL40 setting makes 16 MHz"):
+        design_clock_pll(board, 16 * MHZ)
 
 
 def test_hand_derived_settings():
