@@ -27,9 +27,11 @@ MAX_BAUD_ERROR = 0.02
 _DATA_BITS = 8
 
 
-def _check_divisor(divisor) -> int:
+def _check_divisor(core, divisor) -> int:
+    """`divisor`, checked for `core` (which is then never elaborated: no warning for it)."""
     if (not isinstance(divisor, int) or isinstance(divisor, bool)
             or not MIN_DIVISOR <= divisor <= 1 << 24):
+        core._MustUse__silence = True
         raise ValueError(f"divisor (clock cycles per bit) must be an integer in "
                          f"[{MIN_DIVISOR}, {1 << 24}], got {divisor!r}")
     return divisor
@@ -77,7 +79,7 @@ class UartTx(wiring.Component):
     """
 
     def __init__(self, divisor: int):
-        self.divisor = _check_divisor(divisor)
+        self.divisor = _check_divisor(self, divisor)
         super().__init__({
             "data": In(stream.Signature(_DATA_BITS)),
             "tx": Out(1, init=1),
@@ -152,7 +154,7 @@ class UartRx(wiring.Component):
     """
 
     def __init__(self, divisor: int):
-        self.divisor = _check_divisor(divisor)
+        self.divisor = _check_divisor(self, divisor)
         super().__init__({
             "rx": In(1, init=1),
             "data": Out(stream.Signature(_DATA_BITS)),
