@@ -162,7 +162,7 @@ def line_model(frames, divisor: int, error: float, rng: random.Random):
 
     `frames` holds ``(kind, byte)`` with kind "ok" (a good frame), "bad" (stop bit low) or
     "glitch" (a low pulse shorter than the receiver's start check, byte unused). Before each
-    frame the line idles high for a random 1.5..3 bits (0..3 bits after a good frame).
+    frame the line idles high for a random 1.5..3 bits (0..3 bits between good frames).
     Returns the levels (uint8 array) and the bytes a correct receiver delivers.
     """
     bit = divisor * (1 + error)
@@ -170,13 +170,17 @@ def line_model(frames, divisor: int, error: float, rng: random.Random):
     t = rng.random() + 2 * bit
     pulses = []                                   # (start, [levels], duration of a level)
     expected = []
+    previous = "ok"
     for kind, byte in frames:
         if kind == "glitch":
             t += rng.uniform(1.5, 3) * bit
             pulses.append((t, [0], rng.uniform(0.1, 0.95) * check))
             t += bit
             continue
-        t += rng.uniform(1.5, 3) * bit if kind == "bad" else rng.uniform(0, 3) * bit
+        # A low stop bit needs the line high again before the next start bit can be seen.
+        idle_bits = rng.uniform(1.5, 3) if "bad" in (kind, previous) else rng.uniform(0, 3)
+        t += idle_bits * bit
+        previous = kind
         pulses.append((t, frame_bits(byte, stop=int(kind == "ok")), bit))
         t += 10 * bit
         if kind == "ok":
