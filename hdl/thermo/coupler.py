@@ -251,18 +251,23 @@ class Coupler(wiring.Component):
         with m.If(source.seed.valid & source.seed.ready):
             m.d.sync += seed_pending.eq(0)
 
+        # The coupler's memories go to block RAM even when small (a few cells): as flip-flops
+        # each bit would take a logic cell by itself, and block RAM is the cheaper resource.
+        in_block_ram = {"ram_style": "block"}
         # A: row i, block jb at address Cat(jb, i); lane l of a word is column jb*lanes + l.
         m.submodules.a_mem = a_mem = Memory(shape=unsigned(lanes * cw),
-                                            depth=n << block_bits, init=[])
+                                            depth=n << block_bits, init=[], attrs=in_block_ram)
         a_wr = a_mem.write_port(granularity=cw)
         a_rd = a_mem.read_port()
         # k4_i c3_i of every cell (QUARTIC), written by the pre-pass, read as rows start.
-        m.submodules.q_mem = q_mem = Memory(shape=signed(sw + cw), depth=n, init=[])
+        m.submodules.q_mem = q_mem = Memory(shape=signed(sw + cw), depth=n, init=[],
+                                            attrs=in_block_ram)
         q_wr = q_mem.write_port()
         q_rd = q_mem.read_port()
         # b_i (low half) and k4_i (high half) of every cell: read one cell at a time (b as
         # a row starts, k4 in the pre-pass), so one small memory instead of registers.
-        m.submodules.bk_mem = bk_mem = Memory(shape=unsigned(sw + cw), depth=n, init=[])
+        m.submodules.bk_mem = bk_mem = Memory(shape=unsigned(sw + cw), depth=n, init=[],
+                                              attrs=in_block_ram)
         bk_wr = bk_mem.write_port(granularity=sw)
         bk_rd = bk_mem.read_port()
 
@@ -402,7 +407,6 @@ class Coupler(wiring.Component):
         m.d.comb += [
             s_half.eq(t[1:]),
             write_cell.eq(Mux(under, c6, c3)),
-            x_index.eq(Mux(pre_on, pre_x_cell, write_cell)),
             noise_index.eq(Mux(under, c3, c1)),
             x_c.eq(x[x_index]), p_3.eq(p[c3]), xi_c.eq(source.samples.payload[noise_index]),
         ]
@@ -515,7 +519,7 @@ class Coupler(wiring.Component):
             m.d.sync += [x[i].eq(x_new[i]) for i in range(n - 1)]
             m.d.sync += x[n - 1].eq(Mux(commit & under, x_next, x_new[n - 1]))
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("START"):
                 # One cycle after reset: the state register changes once, so that every
                 # combinational block of the Verilog is evaluated (Icarus does not run an
@@ -561,6 +565,12 @@ class Coupler(wiring.Component):
                     with m.Else():
                         m.d.sync += left.eq(left - 1)
                     m.next = "NEXT"
+
+        # x_c's cell: the pre-pass's from the cycle a step starts (NEXT, where nothing is
+        # written) through PRE, else the update's. Decoded from the state register alone, so
+        # the x multiplexer and the update behind it do not wait for the step-start logic.
+        m.d.comb += x_index.eq(Mux(fsm.ongoing("NEXT") | fsm.ongoing("PRE"), pre_x_cell,
+                                   write_cell))
 
         out = self.samples.payload
         m.d.comb += [out.seq.eq(step), out.flags.eq(Cat(*flags))]
