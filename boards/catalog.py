@@ -213,8 +213,8 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 # SoC sizes per FPGA: the ternary array beside the coupler. The ECP5s hold the SPU's 8
 # cells with DSPs to spare for 8 multipliers. The iCE40UP5K's 5,280 logic cells do not hold
 # 8 (nextpnr's counts, README "Boards"): with the smallest array (1 lane x 5), 2 multipliers
-# and the CLT shaper the SoC needs 6,365 cells with 8, 5,884 with 4; it holds 2 cells on one
-# multiplier (+ 2 update DSPs), the CLT shaper (no DSP, no ROM) and a 1 x 5 array: 5,198
+# and the CLT shaper the SoC needs 6,395 cells with 8, 5,477 with 4; it holds 2 cells on one
+# multiplier (+ 2 update DSPs), the CLT shaper (no DSP, no ROM) and a 1 x 5 array: 5,036
 # cells. Its coupler steps every 10 cycles (the CLT source makes its 2 blocks in as many).
 # Design clocks (the README's board section has the builds):
 # - iCE40: the board's 12 MHz itself, no PLL (the SB_PLL40 makes nothing below 16 MHz, and
