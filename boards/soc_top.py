@@ -134,18 +134,19 @@ class SocTop(Elaboratable):
     """
 
     def __init__(self, board: Board | str, design: str = "soc", config: SocConfig | None = None):
-        self.board = get_board(board) if isinstance(board, str) else board
-        if design not in SOC_DESIGNS:
-            raise ValueError(f"design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
-        self.design = design
-        self.config = config or self.board.soc
-        if not isinstance(self.config, SocConfig):
-            raise ValueError(f"config must be a SocConfig, got {self.config!r}")
         try:
+            self.board = get_board(board) if isinstance(board, str) else board
+            if design not in SOC_DESIGNS:
+                raise ValueError(f"design must be one of {', '.join(SOC_DESIGNS)}, "
+                                 f"got {design!r}")
+            self.config = config or self.board.soc
+            if not isinstance(self.config, SocConfig):
+                raise ValueError(f"config must be a SocConfig, got {self.config!r}")
             self.pll = design_clock_pll(self.board, self.config.clock_hz)
         except ValueError:
             self._MustUse__silence = True           # never elaborated: no warning for it
             raise
+        self.design = design
         if design == "soc":
             from tritherm.firmware.soc import Soc
             self.inner = Soc(self.config)
