@@ -171,12 +171,14 @@ class Board:
 
     @property
     def pll(self):
-        """The PLL setting that makes `design_hz` from `clock_hz` exactly
-        (`tritherm.boards.clocking.solve_pll`); None when the SoC runs on the board
-        clock itself."""
-        if self.design_hz == self.clock_hz:
-            return None
-        return _solve_pll(self.family, self.clock_hz, self.design_hz)
+        """The PLL setting that makes `design_hz` from `clock_hz` (`pll_for`)."""
+        return self.pll_for(self.design_hz)
+
+    def pll_for(self, clock_hz: float):
+        """The PLL setting that makes `clock_hz` from the board clock exactly
+        (`tritherm.boards.clocking.solve_pll`); None when `clock_hz` is the board clock
+        itself (no PLL). ValueError when the PLL cannot make it."""
+        return _solve_pll(self.family, self.clock_hz, clock_hz)
 
     def make_platform(self):
         """Instantiate the amaranth-boards platform (imported only when asked for), with
@@ -200,6 +202,8 @@ class Board:
 
 @functools.lru_cache(maxsize=None)
 def _solve_pll(family: str, f_in: float, target: float):
+    if target == f_in:
+        return None
     from .clocking import solve_pll
     return solve_pll(family, f_in, target, tolerance=0.0)
 

@@ -27,10 +27,9 @@ from tritherm.firmware.selftest import drive_leds
 from tritherm.hdl.io import UartRx, UartTx, uart_divisor
 
 from .catalog import Board, get_board
-from .clocking import PllDomain, solve_pll
+from .clocking import PllDomain
 
-__all__ = ["UartEcho", "SocTop", "SOC_DESIGNS", "ECHO_FIFO_DEPTH", "design_clock_pll",
-           "clock_text"]
+__all__ = ["UartEcho", "SocTop", "SOC_DESIGNS", "ECHO_FIFO_DEPTH", "clock_text"]
 
 #: The inner designs a board top can hold.
 SOC_DESIGNS = ("soc", "echo")
@@ -94,16 +93,6 @@ class UartEcho(wiring.Component):
         return m
 
 
-def design_clock_pll(board: Board, clock_hz: float):
-    """The PLL setting that makes `clock_hz` from `board`'s clock exactly; None when
-    `clock_hz` is the board clock itself (no PLL). ValueError when the PLL cannot."""
-    if clock_hz == board.clock_hz:
-        return None
-    if clock_hz == board.design_hz:
-        return board.pll
-    return solve_pll(board.family, board.clock_hz, clock_hz, tolerance=0.0)
-
-
 def clock_text(board: Board, pll) -> str:
     """How a design clock is made, for messages: the PLL setting, or the board clock."""
     if pll is None:
@@ -142,7 +131,7 @@ class SocTop(Elaboratable):
             self.config = config or self.board.soc
             if not isinstance(self.config, SocConfig):
                 raise ValueError(f"config must be a SocConfig, got {self.config!r}")
-            self.pll = design_clock_pll(self.board, self.config.clock_hz)
+            self.pll = self.board.pll_for(self.config.clock_hz)
         except ValueError:
             self._MustUse__silence = True           # never elaborated: no warning for it
             raise

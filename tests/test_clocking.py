@@ -61,17 +61,17 @@ def test_every_board_pll_is_in_range_and_exact(name):
 
 @pytest.mark.parametrize("name", sorted(n for n, b in BOARDS.items() if b.pll is None))
 def test_a_board_without_pll_runs_its_soc_on_the_board_clock(name):
-    from tritherm.boards.soc_top import clock_text, design_clock_pll
+    from tritherm.boards.soc_top import clock_text
 
     board = BOARDS[name]
     assert board.design_hz == board.soc.clock_hz == board.clock_hz
-    assert design_clock_pll(board, board.soc.clock_hz) is None
+    assert board.pll is None and board.pll_for(board.soc.clock_hz) is None
     assert clock_text(board, None) == f"{board.clock_hz / MHZ:g} MHz board clock, no PLL"
     # Another design clock on the same board goes through the PLL again.
-    pll = design_clock_pll(board, 24 * MHZ)
+    pll = board.pll_for(24 * MHZ)
     assert pll.out_hz == 24 * MHZ and clock_text(board, pll) == str(pll)
     with pytest.raises(ValueError, match="no SB_PLL40 setting makes 16 MHz"):
-        design_clock_pll(board, 16 * MHZ)
+        board.pll_for(16 * MHZ)
 
 
 def test_hand_derived_settings():
