@@ -61,11 +61,12 @@ def random_spd(rng: np.random.Generator, n: int, cond: float, largest: float) ->
 
 
 def random_program(rng: np.random.Generator, cells: int, mode: str, quartic: bool,
-                   saturate: bool = False, thin: int = 1) -> CouplerProgram:
+                   saturate: bool = False, thin: int = 1, shaper: str = "icdf") -> CouplerProgram:
     """A random configuration: SPD A with condition number log-uniform in [1, 100], a
     random mean in [-1.5, 1.5] (b = A m), kT such that the widest stationary standard
     deviation is 0.5..3 (15..40 when `saturate`: x runs into the rails), h = 2**-2..2**-6
-    (stable), gamma 0.5..4; with `quartic`, J4 in 0.05..0.5 and J2 in -0.5..0.2."""
+    (stable), gamma 0.5..4; with `quartic`, J4 in 0.05..0.5 and J2 in -0.5..0.2; noise
+    for the `shaper` of the core that runs it."""
     fmt = COUPLER_FORMAT
     cond = math.exp(rng.uniform(0, math.log(100)))
     hshift = int(rng.integers(2, 7))
@@ -77,7 +78,7 @@ def random_program(rng: np.random.Generator, cells: int, mode: str, quartic: boo
     spread = rng.uniform(15, 40) if saturate else rng.uniform(0.5, 3)
     kT = spread ** 2 * largest / cond
     gamma = rng.uniform(0.5, 4)
-    sd_xi = math.sqrt(shaper_stats("icdf").variance_sigma2)
+    sd_xi = math.sqrt(shaper_stats(shaper).variance_sigma2)
     if mode == "overdamped":
         kT = min(kT, (1.9 * sd_xi) ** 2 / (2 * h))
     else:
@@ -93,7 +94,7 @@ def random_program(rng: np.random.Generator, cells: int, mode: str, quartic: boo
         J2 = rng.uniform(-0.5, 0.2, size=cells)
     seed = int(rng.integers(0, 1 << 32))
     return CouplerProgram.from_physical(A, b, kT, hshift, mode, gamma, J2, J4, x0, p0,
-                                        thin=thin, seed=seed, fmt=fmt)
+                                        thin=thin, seed=seed, shaper=shaper, fmt=fmt)
 
 
 def random_jobs(cells: int, count: int, seed: int, steps: int = 2000,

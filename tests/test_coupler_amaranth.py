@@ -2,7 +2,6 @@
 model: small cells, run-time reconfiguration, back-pressure, thinning, stop; the cycles a
 step takes against `coupler_cycles_per_step`; the raw noise tap against the noise model."""
 
-import dataclasses
 import os
 
 import numpy as np
@@ -129,8 +128,8 @@ def test_cycles_per_step_match_the_formula(cells, multipliers, quartic, noise_un
     equal `coupler_cycles_per_step`; the samples are the golden model's."""
     rng = np.random.default_rng([SEED, cells, multipliers, quartic])
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
-    program = random_program(rng, cells, ("overdamped", "underdamped")[int(quartic)], quartic)
-    program = dataclasses.replace(program, shaper=shaper)
+    program = random_program(rng, cells, ("overdamped", "underdamped")[int(quartic)], quartic,
+                             shaper=shaper)
     dut = Coupler(cells, multipliers, shaper, noise_unroll=noise_unroll)
     want_cycles = coupler_cycles_per_step(cells, multipliers, quartic)
     assert dut.noise_cycles_per_step <= want_cycles
