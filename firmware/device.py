@@ -526,8 +526,8 @@ class Device:
         return out[0] if x.ndim == 1 else out
 
     def run_jobs(self, shape: TernaryArrayShape, jobs) -> list[np.ndarray]:
-        """Run `tritherm.sim.ternary_bench.TernaryJob`s (B x lanes results each): the
-        backend that `tritherm.sim.ternary_driver.run_matrix` tiles a whole matrix onto."""
+        """Run `tritherm.sim.verify.ternary_vectors.TernaryJob`s (B x lanes results each): the
+        backend that `tritherm.sim.verify.ternary_driver.run_matrix` tiles a whole matrix onto."""
         mine = self.identity.array
         if (shape.lanes, shape.inputs, shape.capacity) != (mine.lanes, mine.inputs,
                                                            mine.capacity):
@@ -540,8 +540,8 @@ class Device:
 
     def matmul(self, weights, activations):
         """``W @ x`` for any N x K ternary W, tiled over the array; returns the
-        `tritherm.sim.ternary_driver.MatrixRun` (result, golden result, mismatch)."""
-        from tritherm.sim.ternary_driver import run_matrix
+        `tritherm.sim.verify.ternary_driver.MatrixRun` (result, golden result, mismatch)."""
+        from tritherm.sim.verify.ternary_driver import run_matrix
         return run_matrix(weights, activations, self.identity.array, simulator=self.run_jobs)
 
     # -- coupler -------------------------------------------------------------------------

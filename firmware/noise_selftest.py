@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from tritherm.formats import NOISE_FORMAT, NOISE_SEED_BITS, THREEFRY_ROUNDS
 from tritherm.hdl.noise import NoiseSource, SeedSource
-from tritherm.sim.cycle import pack_fields
+from tritherm.sim.verify.cycle import pack_fields
 
 from .selftest import drive_leds
 from tritherm.sim.golden import noise_steps

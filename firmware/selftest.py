@@ -20,9 +20,9 @@ from amaranth.lib.wiring import Out
 
 from tritherm.formats import TernaryArrayShape
 from tritherm.hdl.ternary import TernaryArray
-from tritherm.sim.cycle import pack_fields
+from tritherm.sim.verify.cycle import pack_fields
 from tritherm.sim.golden import array_weight_image
-from tritherm.sim.ternary_bench import TernaryJob, activation_beats, extreme_jobs, random_jobs
+from tritherm.sim.verify.ternary_vectors import TernaryJob, activation_beats, extreme_jobs, random_jobs
 
 __all__ = ["SelftestVectors", "selftest_vectors", "default_jobs", "SelftestCore",
            "TernarySelftest", "STALL_LIMIT", "drive_leds"]

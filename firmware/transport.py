@@ -10,7 +10,7 @@ from a pipe into the core's ``rx`` stream (one byte per cycle at most) and the c
 stream back into a pipe. The simulated clock free-runs while the core is busy or input is
 queued and stops while the core waits idle for a frame, so an idle simulation costs nothing
 and everything the core does is simulated cycle by cycle. Builds are cached like
-`tritherm.sim.rtl`'s, keyed on the Verilog and the harness.
+`tritherm.sim.verify.rtl`'s, keyed on the Verilog and the harness.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def build_sim_harness(verilog: str, progress=None) -> Path:
 
 def sim_verilog(component) -> str:
     """`component` as Verilog with the top module the harness expects."""
-    from tritherm.sim.rtl import verilog_of
+    from tritherm.sim.verify.rtl import verilog_of
     return verilog_of(component, TOPLEVEL)
 
 

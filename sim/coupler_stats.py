@@ -39,7 +39,7 @@ import numpy as np
 from tritherm.formats import COUPLER_OVERDAMPED
 
 from . import linalg
-from .coupler_bench import random_spd
+from .verify.coupler_vectors import random_spd
 from .golden import (CouplerModel, CouplerSamples, covariance_standard_errors,
                      discrete_lyapunov, discrete_stationary_covariance,
                      integrated_autocorrelation_time, linear_update, noise_steps,

@@ -22,7 +22,7 @@ Results are un-scaled with the kT the quantised registers realise
 input checks keep within 1% of A^-1.
 
 Backends: ``"golden"`` (the bit-exact `CouplerModel`, numpy), ``"rtl"`` (the Verilog
-core on Verilator through `tritherm.sim.coupler_bench.run_jobs`, at most
+core on Verilator through `tritherm.sim.verify.coupler_vectors.run_jobs`, at most
 `RTL_MAX_SAMPLES` samples) and ``"board"`` (the coupler of a SoC, on a board or simulated,
 through a `tritherm.firmware.Device` passed as ``device=``; a problem smaller than the
 coupler leaves its other cells uncoupled); for the same arguments all give the same
@@ -291,7 +291,7 @@ def _run_golden(plan: _Plan, n: int, progress) -> CouplerSamples:
 
 
 def _run_rtl(plan: _Plan, n: int, progress) -> CouplerSamples:
-    from .coupler_bench import CouplerJob, run_jobs, unpack_sample
+    from .verify.coupler_vectors import CouplerJob, run_jobs, unpack_sample
 
     program = plan.program
     cells = program.cells

@@ -11,10 +11,10 @@ from amaranth.sim import Simulator
 from tritherm.formats import (COUPLER_REG_SEED, COUPLER_REGION_SCALAR, coupler_address,
                               coupler_cycles_per_step)
 from tritherm.hdl.thermo import Coupler
-from tritherm.sim.coupler_bench import (CouplerJob, Traffic, expected_words,
-                                        first_difference, pack_samples, random_jobs,
-                                        random_program, run_jobs)
-from tritherm.sim.cycle import AmaranthIO, unpack_fields
+from tritherm.sim.verify.coupler_vectors import (CouplerJob, Traffic, expected_words,
+                                                 first_difference, pack_samples, random_jobs,
+                                                 random_program, run_jobs)
+from tritherm.sim.verify.cycle import AmaranthIO, unpack_fields
 from tritherm.sim.golden import CouplerModel, noise_steps
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")

@@ -10,8 +10,9 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from tritherm.boards import bench
-from tritherm.boards.bench import (ACCURACY_SAMPLES, AccuracyRow, CouplerBenchRow,
+from tritherm import bench
+from tritherm.boards.synth import Harness
+from tritherm.bench import (ACCURACY_SAMPLES, AccuracyRow, CouplerBenchRow,
                                    accuracy_verdict, coupler_bench_table, coupler_cycles,
                                    coupler_multipliers, coupler_noise,
                                    discrete_inverse_target,
@@ -138,7 +139,7 @@ class _Tiny(wiring.Component):
 def test_placements_are_cached_by_design_and_part(tmp_path, monkeypatch):
     monkeypatch.setenv("TRITHERM_CACHE", str(tmp_path))
     from amaranth.back import rtlil
-    text = rtlil.convert(bench.Harness(_Tiny()), name="top")
+    text = rtlil.convert(Harness(_Tiny()), name="top")
     key = placement_key(text, "ice40")
     assert key == placement_key(text, "ice40")
     assert key != placement_key(text, "ecp5") and key != placement_key(text + " ", "ice40")
@@ -146,7 +147,7 @@ def test_placements_are_cached_by_design_and_part(tmp_path, monkeypatch):
               "ff": 9, "logic_fraction": 12 / 5280}
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench" / f"{key}.json").write_text(json.dumps(stored))
-    row = bench._place_cached(CouplerBenchRow("ice40", 8, 4), _Tiny, tmp_path / "work",
+    row = bench.place_cached(CouplerBenchRow("ice40", 8, 4), _Tiny, tmp_path / "work",
                               out=lambda line: None)
     assert (row.logic, row.ff, row.fmax_mhz, row.note) == (12, 9, 99.5, "cached")
     assert not (tmp_path / "work").exists()          # no tool ran

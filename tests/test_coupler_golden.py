@@ -13,7 +13,7 @@ from tritherm.sim.golden import (CouplerModel, CouplerProgram, covariance_standa
                                  discrete_lyapunov, discrete_stationary_law,
                                  integrated_autocorrelation_time, linear_update,
                                  round_shift, saturate, stationary_law)
-from tritherm.sim.coupler_bench import random_spd
+from tritherm.sim.verify.coupler_vectors import random_spd
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 

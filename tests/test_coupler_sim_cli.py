@@ -1,6 +1,6 @@
 """`tritherm sim coupler --vcd`: the RTL's waveform and the golden model's trace beside it.
 
-Both VCDs are read back (`tritherm.sim.coupler_vcd.read_vcd`): the golden trace's last x and
+Both VCDs are read back (`tritherm.sim.verify.coupler_vcd.read_vcd`): the golden trace's last x and
 p equal the RTL's last sample and the core's x registers, and every golden sample sits at a
 time when the RTL offers that very sample.
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tritherm.cli import main
-from tritherm.sim.coupler_bench import random_spd
-from tritherm.sim.coupler_vcd import GOLDEN_SCOPE, golden_vcd_path, read_vcd
+from tritherm.sim.verify.coupler_vectors import random_spd
+from tritherm.sim.verify.coupler_vcd import GOLDEN_SCOPE, golden_vcd_path, read_vcd
 
 SEED = int(os.environ.get("TRITHERM_SEED", "1")) % (1 << 32)
 

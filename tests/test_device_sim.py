@@ -322,7 +322,7 @@ def test_matvec_tiles_match_the_golden_model(device, rng):
     (3, "overdamped", False, 3),      # fewer cells than the coupler: padded, still exact
 ])
 def test_coupler_samples_are_the_golden_models(device, rng, cells, mode, quartic, thin):
-    from tritherm.sim.coupler_bench import random_program
+    from tritherm.sim.verify.coupler_vectors import random_program
     from tritherm.sim.golden import CouplerModel
     program = random_program(rng, cells, mode, quartic, thin=thin)
     device.configure_coupler(program)
@@ -339,7 +339,7 @@ def test_coupler_samples_are_the_golden_models(device, rng, cells, mode, quartic
 
 def test_inverse_8x8_through_the_board_backend(device, rng):
     from tritherm.sim import linalg
-    from tritherm.sim.coupler_bench import random_spd
+    from tritherm.sim.verify.coupler_vectors import random_spd
     from tritherm.sim.golden import discrete_stationary_covariance
     A = random_spd(rng, 8, 5.0, 3.0)
     r = linalg.inverse(A, 4000, backend="board", device=device, seed=SESSION_SEED % 1000)
@@ -355,7 +355,7 @@ def test_inverse_8x8_through_the_board_backend(device, rng):
 
 
 def test_a_run_stopped_part_way(device, rng):
-    from tritherm.sim.coupler_bench import random_program
+    from tritherm.sim.verify.coupler_vectors import random_program
     device.configure_coupler(random_program(rng, 8, "underdamped", False, thin=1))
     run = device.start_run(10 ** 9)
     first = [sample for _, sample in zip(range(40), run)]
@@ -414,7 +414,7 @@ def test_the_icebreaker_soc_identifies_as_its_board_config(icebreaker):
 
 
 def test_the_icebreaker_soc_matvec_and_samples_match_the_golden_models(icebreaker, rng):
-    from tritherm.sim.coupler_bench import random_program
+    from tritherm.sim.verify.coupler_vectors import random_program
     from tritherm.sim.golden import CouplerModel, ternary_matmul
     shape = icebreaker.identity.array
     w = rng.integers(-1, 2, (3 * shape.lanes, shape.capacity + 9))     # 3 x 2 tiles
@@ -435,7 +435,7 @@ def test_the_icebreaker_soc_matvec_and_samples_match_the_golden_models(icebreake
 
 def test_the_icebreaker_soc_inverts_a_2x2_matrix(icebreaker, rng):
     from tritherm.sim import linalg
-    from tritherm.sim.coupler_bench import random_spd
+    from tritherm.sim.verify.coupler_vectors import random_spd
     from tritherm.sim.golden import discrete_stationary_covariance
     A = random_spd(rng, 2, 4.0, 3.0)
     r = linalg.inverse(A, 4000, backend="board", device=icebreaker, seed=SESSION_SEED % 1000)

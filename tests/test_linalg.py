@@ -7,7 +7,7 @@ import pytest
 
 from tritherm.cli import main
 from tritherm.sim import linalg
-from tritherm.sim.coupler_bench import random_spd
+from tritherm.sim.verify.coupler_vectors import random_spd
 from tritherm.sim.golden import discrete_stationary_covariance
 
 

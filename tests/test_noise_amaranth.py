@@ -13,12 +13,12 @@ from amaranth.sim import Simulator
 
 from tritherm.formats import SHAPER_SAMPLES
 from tritherm.hdl.noise import NoiseSource, Threefry2x32, shaper_core
-from tritherm.sim.cycle import AmaranthIO
-from tritherm.sim.noise_bench import (KATS, THREEFRY_CONFIGS, Traffic, collect_noise,
-                                      decode_samples, drive_stream, edge_blocks,
-                                      expected_blocks, expected_noise, expected_samples,
-                                      first_difference, pack_block, pack_request,
-                                      random_requests)
+from tritherm.sim.verify.cycle import AmaranthIO, drive_stream
+from tritherm.sim.verify.noise_vectors import (KATS, THREEFRY_CONFIGS, Traffic, collect_noise,
+                                               decode_samples, edge_blocks,
+                                               expected_blocks, expected_noise, expected_samples,
+                                               first_difference, pack_block, pack_request,
+                                               random_requests)
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 WORDS = 100_000

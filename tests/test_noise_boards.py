@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 
 from tritherm.boards.catalog import get_board
 from tritherm.firmware.noise_selftest import NoiseSelftestCore, noise_rom
-from tritherm.sim.cycle import unpack_fields
+from tritherm.sim.verify.cycle import unpack_fields
 from tritherm.sim.golden import noise_steps, von_neumann_seed
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")

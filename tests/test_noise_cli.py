@@ -12,7 +12,7 @@ import pytest
 
 from tritherm.cli import main
 from tritherm.sim.golden import noise_steps, threefry2x32, uniform_block
-from tritherm.sim.noise_bench import KATS
+from tritherm.sim.verify.noise_vectors import KATS
 
 SEED = (int(os.environ.get("TRITHERM_SEED", "0")) or
         int.from_bytes(os.urandom(3), "little")) & 0xFFFFFFFF

@@ -15,7 +15,8 @@ def test_wheel_holds_the_layout(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("tritherm/cli.py", "tritherm/toolchain.py", "tritherm/formats.py",
                      "tritherm/hdl/ternary/array.py", "tritherm/sim/golden/bitlinear.py",
-                     "tritherm/sim/verilator_lint.vlt", "tritherm/sim/cocotb_jobs.py",
+                     "tritherm/sim/verify/verilator_lint.vlt", "tritherm/sim/verify/ternary_cocotb.py",
+                     "tritherm/bench/ternary.py", "tritherm/commands/__init__.py",
                      "tritherm/boards/catalog.py", "tritherm/firmware/__init__.py",
                      "tritherm/firmware/sim_harness.cpp"):
         assert expected in names, f"{expected} missing from {wheel.name}"

@@ -1,6 +1,6 @@
 """`SocCore` in the Amaranth simulator at byte level: every byte it answers is compared with
 the golden `SocModel` (scripts and driver shared with the cocotb tests in
-`tritherm.sim.soc_vectors`)."""
+`tritherm.sim.verify.soc_vectors`)."""
 
 import os
 

@@ -1,10 +1,10 @@
 """The whole SoC (`Soc`: UART + `SocCore`) as Verilog under cocotb, driven at bit level by
 cocotbext-uart (tests/cocotb/tb_soc.py): identify and registers, matvec, coupler samples
 and raw noise, a stopped run, bad frames and random corruption, every answer checked
-against the golden `SocModel` (`tritherm.sim.soc_vectors`).
+against the golden `SocModel` (`tritherm.sim.verify.soc_vectors`).
 
 Both simulators run all six tests (about 10^7 cycles; Icarus takes about a minute).
-Icarus needs the simulation Verilog that `tritherm.sim.rtl.verilog_of` writes, with no
+Icarus needs the simulation Verilog that `tritherm.sim.verify.rtl.verilog_of` writes, with no
 combinational `always` block: on Amaranth's behavioural Verilog vvp 11 went round a
 zero-delay loop between the executor's and the transmitter's state machines."""
 
@@ -15,7 +15,7 @@ import pytest
 
 from tritherm.firmware.soc import Soc, SocCore
 from tritherm.sim import rtl
-from tritherm.sim.soc_vectors import SOC_TEST_CONFIG
+from tritherm.sim.verify.soc_vectors import SOC_TEST_CONFIG
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 #: Corruption rounds (a corrupted frame, a pause, the intact frame).

@@ -8,10 +8,10 @@ from amaranth.sim import Simulator
 
 from tritherm.formats import TernaryArrayShape
 from tritherm.hdl.ternary import TernaryArray
-from tritherm.sim.cycle import AmaranthIO
-from tritherm.sim.ternary_bench import (TEST_SHAPES, Traffic, extreme_jobs, first_mismatch,
-                                        random_jobs, run_vectors, write_weights)
-from tritherm.sim.ternary_driver import run_jobs_amaranth
+from tritherm.sim.verify.cycle import AmaranthIO
+from tritherm.sim.verify.ternary_vectors import (TEST_SHAPES, Traffic, extreme_jobs, first_mismatch,
+                                                 random_jobs, run_vectors, write_weights)
+from tritherm.sim.verify.ternary_driver import run_jobs_amaranth
 
 SEED = int(os.environ["TRITHERM_SEED"])
 

@@ -13,7 +13,7 @@ from tritherm.formats import NOISE_FORMAT, clt_scale, icdf_table, stream_key
 from tritherm.sim.golden import (gaussian_samples, icdf_gaussian, lfsr_clt_gaussian,
                                  noise_steps, shaper_distribution, shaper_stats,
                                  threefry2x32, uniform_block, von_neumann_seed)
-from tritherm.sim.noise_bench import KATS
+from tritherm.sim.verify.noise_vectors import KATS
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 

@@ -13,8 +13,8 @@ from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from tritherm.hdl.io import UartRx, UartTx, uart_divisor
-from tritherm.sim.cycle import AmaranthIO, Traffic
-from tritherm.sim.noise_bench import drive_stream
+from tritherm.sim.verify.cycle import AmaranthIO, Traffic
+from tritherm.sim.verify.cycle import drive_stream
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 

@@ -6,7 +6,7 @@ import pytest
 from tritherm.cli import main
 from tritherm.hdl.io import Crc16, UartRx, UartTx
 from tritherm.sim import rtl
-from tritherm.sim.ternary_bench import TEST_SHAPES
+from tritherm.sim.verify.ternary_vectors import TEST_SHAPES
 
 
 @pytest.mark.parametrize("shape", TEST_SHAPES, ids=str)

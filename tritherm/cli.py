@@ -91,7 +91,7 @@ def _ternary_inputs(args):
 
 
 def cmd_sim_ternary(args) -> int:
-    from tritherm.sim.ternary_driver import run_matrix
+    from tritherm.sim.verify.ternary_driver import run_matrix
     weights, activations = _ternary_inputs(args)
     if args.backend == "board":
         if args.vcd:
@@ -500,7 +500,7 @@ def cmd_bench(args) -> int:
     families = tuple(args.family) if args.family else ("ice40", "ecp5")
     out = lambda line: print(line, flush=True)  # noqa: E731
     if args.core == "coupler":
-        from tritherm.boards.bench import COUPLER_CELLS, bench_coupler
+        from tritherm.bench import COUPLER_CELLS, bench_coupler
         try:
             cells = tuple(int(c) for c in args.cells.split(",")) if args.cells else COUPLER_CELLS
         except ValueError:
@@ -512,10 +512,10 @@ def cmd_bench(args) -> int:
     if args.cells or args.no_accuracy:
         raise UserError("--cells and --no-accuracy apply to `tritherm bench coupler` only")
     if args.core == "noise":
-        from tritherm.boards.bench import bench_noise
+        from tritherm.bench import bench_noise
         bench_noise(families=families, quick=bool(args.quick), out=out)
         return 0
-    from tritherm.boards.bench import QUICK_SIZES, bench_ternary
+    from tritherm.bench import QUICK_SIZES, bench_ternary
     bench_ternary(sizes=QUICK_SIZES if args.quick else None, families=families, out=out)
     return 0
 
@@ -785,9 +785,9 @@ def cmd_sim_coupler(args) -> int:
     import numpy as np
 
     from tritherm.formats import COUPLER_MAX_CELLS
-    from tritherm.sim.coupler_bench import random_spd
+    from tritherm.sim.verify.coupler_vectors import random_spd
     from tritherm.sim.coupler_stats import coupler_plan
-    from tritherm.sim.coupler_vcd import MAX_STEPS, golden_vcd_path, run_with_waves
+    from tritherm.sim.verify.coupler_vcd import MAX_STEPS, golden_vcd_path, run_with_waves
     steps = _count(args.steps, "steps")
     if steps > MAX_STEPS:
         raise UserError(f"--steps must be at most {MAX_STEPS} (the waveform holds every "
@@ -1103,7 +1103,7 @@ def main(argv=None) -> int:
 
 
 def _is_user_error(error: Exception) -> bool:
-    from tritherm.sim.rtl import CocotbFailure
+    from tritherm.sim.verify.rtl import CocotbFailure
     user_errors = (UserError, ValueError, toolchain.ToolMissing, CocotbFailure,
                    FileNotFoundError, PermissionError, IsADirectoryError)
     try:

@@ -26,7 +26,7 @@ def _step(text: str) -> None:
 def run_demo(build: bool = True, seed: int = 2402) -> int:
     from tritherm.formats import TernaryArrayShape
     from tritherm.sim import golden
-    from tritherm.sim.ternary_driver import run_matrix
+    from tritherm.sim.verify.ternary_driver import run_matrix
 
     rng = np.random.default_rng(seed)
     n, k, batch = 24, 200, 3
@@ -80,9 +80,9 @@ def _noise_demo(seed: int, steps: int = 300) -> int:
 
     from tritherm.cli import main as cli
     from tritherm.hdl.noise import NoiseSource
-    from tritherm.sim.cycle import AmaranthIO
+    from tritherm.sim.verify.cycle import AmaranthIO
     from tritherm.sim.golden import threefry2x32
-    from tritherm.sim.noise_bench import collect_noise, decode_samples, expected_noise
+    from tritherm.sim.verify.noise_vectors import collect_noise, decode_samples, expected_noise
 
     _step("Threefry-2x32, 20 rounds, counter 0:0 under key 0:0 (Random123 says 6b200159 99ba4efe)")
     out0, out1 = threefry2x32(np.uint32(0), np.uint32(0), np.uint32(0), np.uint32(0))

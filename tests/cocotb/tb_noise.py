@@ -11,11 +11,12 @@ import cocotb
 import numpy as np
 
 from tritherm.formats import SHAPER_SAMPLES
-from tritherm.sim.cocotb_io import start_clock_and_reset
-from tritherm.sim.noise_bench import (KATS, Traffic, collect_noise, decode_samples,
-                                      drive_stream, expected_blocks, expected_noise,
-                                      first_difference, pack_block, pack_request,
-                                      random_requests)
+from tritherm.sim.verify.cocotb_io import start_clock_and_reset
+from tritherm.sim.verify.cycle import drive_stream
+from tritherm.sim.verify.noise_vectors import (KATS, Traffic, collect_noise, decode_samples,
+                                               expected_blocks, expected_noise,
+                                               first_difference, pack_block, pack_request,
+                                               random_requests)
 
 DESIGN = os.environ.get("TRITHERM_DESIGN", "threefry")
 IS_THREEFRY = DESIGN == "threefry"

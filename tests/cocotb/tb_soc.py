@@ -2,7 +2,7 @@
 
 The host side is cocotbext-uart: a `UartSource` on ``rx`` and a `UartSink` on ``tx`` at the
 SoC's bit time (``divisor`` cycles of the 100 MHz simulation clock). The scripts, the
-golden `SocModel` and the driver are `tritherm.sim.soc_vectors`, shared with the Amaranth
+golden `SocModel` and the driver are `tritherm.sim.verify.soc_vectors`, shared with the Amaranth
 tests. Configured by the environment: TRITHERM_SEED, TRITHERM_ROUNDS (corruption rounds),
 TRITHERM_SOC_TESTS (comma-separated test names to run; all when unset).
 """
@@ -18,7 +18,7 @@ from cocotbext.uart import UartSink, UartSource
 from tritherm.firmware.soc import frame_timeout_cycles
 from tritherm.hdl.io import uart_divisor
 from tritherm.sim import soc_vectors as sv
-from tritherm.sim.cocotb_io import CLOCK_PERIOD_NS, start_clock_and_reset
+from tritherm.sim.verify.cocotb_io import CLOCK_PERIOD_NS, start_clock_and_reset
 
 
 _ONLY = [name for name in os.environ.get("TRITHERM_SOC_TESTS", "").split(",") if name]
@@ -30,7 +30,7 @@ def soc_test(function):
 
 
 class UartLink:
-    """`tritherm.sim.soc_vectors.SocLink` over the serial lines, through cocotbext-uart."""
+    """`tritherm.sim.verify.soc_vectors.SocLink` over the serial lines, through cocotbext-uart."""
 
     def __init__(self, dut, divisor: int):
         baud = 1e9 / (CLOCK_PERIOD_NS * divisor)

@@ -8,9 +8,9 @@ import os
 
 import cocotb
 
-from tritherm.sim.cocotb_io import start_clock_and_reset
-from tritherm.sim.ternary_bench import (ARRAY_INPUTS, Traffic, drive_jobs, extreme_jobs,
-                                        first_mismatch, random_jobs, shape_from_text)
+from tritherm.sim.verify.cocotb_io import start_clock_and_reset
+from tritherm.sim.verify.ternary_vectors import (ARRAY_INPUTS, Traffic, drive_jobs, extreme_jobs,
+                                                 first_mismatch, random_jobs, shape_from_text)
 
 
 class TB:

@@ -1,4 +1,4 @@
-"""cocotb test module that runs coupler jobs (`tritherm.sim.coupler_bench.run_jobs`).
+"""cocotb test module that runs coupler jobs (`tritherm.sim.verify.coupler_vectors.run_jobs`).
 
 Reads the jobs pickled in ``TRITHERM_JOBS``, drives them through the core and pickles the
 sample words to ``TRITHERM_RESULTS``; the host side compares them with the golden model.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import cocotb
 
-from tritherm.sim.cocotb_io import start_clock_and_reset
-from tritherm.sim.coupler_bench import CONFIG_INPUTS, CouplerJob, Traffic, drive_jobs
+from tritherm.sim.verify.cocotb_io import start_clock_and_reset
+from tritherm.sim.verify.coupler_vectors import CONFIG_INPUTS, CouplerJob, Traffic, drive_jobs
 
 
 @cocotb.test()

@@ -6,7 +6,7 @@ writes), ``("run", steps)``, or ``("stop", steps, after)`` (run, raise ``stop`` 
 samples come when THIN = 1). `expected_words` gives, from the golden model, every sample
 word the core must emit; `drive_jobs` runs jobs through any `CycleIO` (the Amaranth
 simulator or cocotb on Icarus / Verilator) and returns the words it got. `run_jobs` does
-both ends for a simulator by name; the cocotb side is `tritherm.sim.coupler_cocotb`.
+both ends for a simulator by name; the cocotb side is `tritherm.sim.verify.coupler_cocotb`.
 
 With no `Traffic`, samples are taken as soon as they are offered and the driver sleeps
 between them (`CycleIO.wait_high` where the simulator has it: one event per sample instead
@@ -30,7 +30,7 @@ from tritherm.formats import (COUPLER_FORMAT, COUPLER_MODES, COUPLER_REGION_SCAL
                               coupler_cycles_per_step)
 
 from .cycle import CycleIO, Traffic, unpack_fields
-from .golden import CouplerModel, CouplerProgram, CouplerSamples, shaper_stats
+from ..golden import CouplerModel, CouplerProgram, CouplerSamples, shaper_stats
 
 __all__ = ["CouplerJob", "Traffic", "random_spd", "random_program", "random_jobs",
            "expected_words", "sample_counts", "pack_samples", "unpack_sample", "drive_jobs",
@@ -368,7 +368,7 @@ def run_cocotb_jobs(dut, simulator: str, jobs: list[CouplerJob], counts: list[li
                                                      traffic.seed)}))
         plusargs = [f"+vcd={vcd.resolve()}"] if waves and simulator == "icarus" else []
         tests, failed = rtl.run_cocotb(
-            build, TOPLEVEL, simulator, "tritherm.sim.coupler_cocotb",
+            build, TOPLEVEL, simulator, "tritherm.sim.verify.coupler_cocotb",
             env={"TRITHERM_JOBS": str(scratch / "jobs.pickle"),
                  "TRITHERM_RESULTS": str(scratch / "results.pickle")},
             waves=waves, plusargs=plusargs, run_dir=scratch / "run")

@@ -16,7 +16,7 @@ CLOCK_PERIOD_NS = 10
 
 
 class CocotbIO:
-    """`tritherm.sim.cycle.CycleIO` over a cocotb DUT handle with ``clk`` and ``rst``."""
+    """`tritherm.sim.verify.cycle.CycleIO` over a cocotb DUT handle with ``clk`` and ``rst``."""
 
     def __init__(self, dut):
         self._dut = dut

@@ -1,8 +1,9 @@
 """Test vectors and cycle-level drivers for the noise cores (Threefry, shapers, NoiseSource).
 
 The same vectors (`KATS`, `random_requests`, `edge_blocks`) and the same coroutines
-(`drive_stream`, `collect_noise`) run on the Amaranth simulator (`AmaranthIO`) and under
-cocotb on Icarus and Verilator (`CocotbIO`). With no `Traffic` the drivers keep
+(`collect_noise` here, `tritherm.sim.verify.cycle.drive_stream`) run on the Amaranth
+simulator (`AmaranthIO`) and under cocotb on Icarus and Verilator (`CocotbIO`). With no
+`Traffic` the drivers keep
 ``valid``/``ready`` high and touch as few ports per cycle as possible (a long bit-exact run
 is mostly simulator time); with `Traffic` they add random gaps and back-pressure.
 
@@ -18,10 +19,10 @@ import numpy as np
 from tritherm.formats import NOISE_FORMAT, THREEFRY_ROUNDS
 
 from .cycle import CycleIO, Traffic, unpack_fields
-from .golden import noise_steps, shape_blocks, threefry2x32
+from ..golden import noise_steps, shape_blocks, threefry2x32
 
 __all__ = ["KATS", "Traffic", "random_requests", "pack_request", "expected_blocks",
-           "edge_blocks", "pack_block", "expected_samples", "drive_stream", "collect_noise",
+           "edge_blocks", "pack_block", "expected_samples", "collect_noise",
            "decode_samples", "first_difference", "THREEFRY_CONFIGS", "config_to_text",
            "config_from_text"]
 
@@ -102,58 +103,6 @@ def edge_blocks(count: int, seed: int) -> np.ndarray:
 def expected_samples(blocks: np.ndarray, shaper: str) -> np.ndarray:
     """Golden samples (rows per block) of a shaper core."""
     return shape_blocks(blocks, shaper)
-
-
-async def drive_stream(io: CycleIO, source: str, sink: str, payloads: list[int],
-                       traffic: Traffic | None = None, max_cycles: int | None = None
-                       ) -> list[int]:
-    """Push `payloads` into stream port `source` and collect as many from `sink`.
-
-    Returns the sink payloads (flattened integers) in order."""
-    count = len(payloads)
-    max_cycles = max_cycles or 64 * count + 1000
-    in_valid, in_payload, in_ready = (f"{source}__{s}" for s in ("valid", "payload", "ready"))
-    out_valid, out_payload, out_ready = (f"{sink}__{s}" for s in ("valid", "payload", "ready"))
-    received: list[int] = []
-    sent = 0
-    offering = False
-    await io.begin_cycle()
-    io.set(out_ready, 1)
-    for _ in range(max_cycles):
-        if traffic is None:
-            # Inputs change only while requests remain (and once more to drop valid).
-            if offering or sent < count:
-                await io.begin_cycle()
-                io.set(in_valid, int(sent < count))
-                if sent < count:
-                    io.set(in_payload, payloads[sent])
-            offering = sent < count
-            ready = True
-        else:
-            await io.begin_cycle()
-            offering = sent < count and (offering or traffic.rng.random() >= traffic.gap)
-            io.set(in_valid, int(offering))
-            io.set(in_payload, payloads[sent] if offering else 0)
-            ready = traffic.rng.random() >= traffic.stall
-            io.set(out_ready, int(ready))
-        await io.settle()
-        took = offering and io.get(in_ready)
-        if ready and io.get(out_valid):
-            received.append(io.get(out_payload))
-        await io.end_cycle()
-        if took:
-            sent += 1
-            offering = False
-        if len(received) == count:
-            break
-    else:
-        raise TimeoutError(f"{sink} gave {len(received)} of {count} payloads "
-                           f"in {max_cycles} cycles")
-    await io.begin_cycle()
-    io.set(in_valid, 0)
-    io.set(out_ready, 0)
-    await io.end_cycle()
-    return received
 
 
 async def collect_noise(io: CycleIO, seed: int, steps: int, traffic: Traffic | None = None,

@@ -31,9 +31,9 @@ from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, IDENTITY_WORDS,
 from tritherm.formats import (COUPLER_FORMAT, COUPLER_REG_FLAGS, COUPLER_REGION_SCALAR,
                               SHAPER_SAMPLES, TRITS_PER_BYTE, coupler_address)
 
-from .coupler_bench import random_program
-from .golden import CouplerModel, array_weight_image, decode_base3_byte, noise_steps
-from .ternary_bench import extreme_jobs, random_jobs
+from .coupler_vectors import random_program
+from ..golden import CouplerModel, array_weight_image, decode_base3_byte, noise_steps
+from .ternary_vectors import extreme_jobs, random_jobs
 
 __all__ = ["SOC_TEST_CONFIG", "SocModel", "Send", "Pause", "Run", "SocLink", "play",
            "frame", "identify_script", "registers_script", "matvec_script",

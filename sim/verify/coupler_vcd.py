@@ -24,9 +24,9 @@ import numpy as np
 
 from tritherm.formats import COUPLER_SEQ_BITS
 
-from .coupler_bench import (TOPLEVEL, CouplerJob, run_cocotb_jobs, sample_counts,
+from .coupler_vectors import (TOPLEVEL, CouplerJob, run_cocotb_jobs, sample_counts,
                             unpack_sample)
-from .golden import CouplerModel, CouplerProgram, CouplerSamples
+from ..golden import CouplerModel, CouplerProgram, CouplerSamples
 
 __all__ = ["VcdTrace", "WaveRun", "read_vcd", "golden_vcd_path", "sample_offers",
            "write_golden_vcd", "run_with_waves", "GOLDEN_SCOPE", "MAX_STEPS"]

@@ -1,6 +1,6 @@
 """cocotb test module behind ``tritherm sim ternary --simulator icarus|verilator``.
 
-Reads the jobs pickled by `tritherm.sim.ternary_driver` (``TRITHERM_JOBS``), runs them
+Reads the jobs pickled by `tritherm.sim.verify.ternary_driver` (``TRITHERM_JOBS``), runs them
 through the array and pickles the result words to ``TRITHERM_RESULTS``; the host side
 compares them with the golden model.
 """
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import cocotb
 
-from tritherm.sim.cocotb_io import start_clock_and_reset
-from tritherm.sim.ternary_bench import (ARRAY_INPUTS, TernaryJob, Traffic, drive_jobs,
-                                        shape_from_text)
+from tritherm.sim.verify.cocotb_io import start_clock_and_reset
+from tritherm.sim.verify.ternary_vectors import (ARRAY_INPUTS, TernaryJob, Traffic, drive_jobs,
+                                                 shape_from_text)
 
 
 @cocotb.test()

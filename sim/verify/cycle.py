@@ -1,7 +1,7 @@
 """One cycle-level port interface for every simulator.
 
 Testbenches in tritherm are written once against `CycleIO` and run unchanged on the
-Amaranth simulator (`AmaranthIO`) and on cocotb (`tritherm.sim.cocotb_io.CocotbIO`).
+Amaranth simulator (`AmaranthIO`) and on cocotb (`tritherm.sim.verify.cocotb_io.CocotbIO`).
 Ports are named as in the generated Verilog (``activations__valid``, ...), and values are
 the flattened unsigned integers seen there.
 
@@ -17,7 +17,8 @@ from typing import Protocol
 
 from amaranth.hdl import Value
 
-__all__ = ["CycleIO", "AmaranthIO", "Traffic", "flat_ports", "pack_fields", "unpack_fields"]
+__all__ = ["CycleIO", "AmaranthIO", "Traffic", "flat_ports", "pack_fields", "unpack_fields",
+           "drive_stream"]
 
 
 class CycleIO(Protocol):
@@ -90,3 +91,55 @@ class Traffic:
 
     def __post_init__(self):
         self.rng = random.Random(self.seed)
+
+
+async def drive_stream(io: CycleIO, source: str, sink: str, payloads: list[int],
+                       traffic: Traffic | None = None, max_cycles: int | None = None
+                       ) -> list[int]:
+    """Push `payloads` into stream port `source` and collect as many from `sink`.
+
+    Returns the sink payloads (flattened integers) in order."""
+    count = len(payloads)
+    max_cycles = max_cycles or 64 * count + 1000
+    in_valid, in_payload, in_ready = (f"{source}__{s}" for s in ("valid", "payload", "ready"))
+    out_valid, out_payload, out_ready = (f"{sink}__{s}" for s in ("valid", "payload", "ready"))
+    received: list[int] = []
+    sent = 0
+    offering = False
+    await io.begin_cycle()
+    io.set(out_ready, 1)
+    for _ in range(max_cycles):
+        if traffic is None:
+            # Inputs change only while requests remain (and once more to drop valid).
+            if offering or sent < count:
+                await io.begin_cycle()
+                io.set(in_valid, int(sent < count))
+                if sent < count:
+                    io.set(in_payload, payloads[sent])
+            offering = sent < count
+            ready = True
+        else:
+            await io.begin_cycle()
+            offering = sent < count and (offering or traffic.rng.random() >= traffic.gap)
+            io.set(in_valid, int(offering))
+            io.set(in_payload, payloads[sent] if offering else 0)
+            ready = traffic.rng.random() >= traffic.stall
+            io.set(out_ready, int(ready))
+        await io.settle()
+        took = offering and io.get(in_ready)
+        if ready and io.get(out_valid):
+            received.append(io.get(out_payload))
+        await io.end_cycle()
+        if took:
+            sent += 1
+            offering = False
+        if len(received) == count:
+            break
+    else:
+        raise TimeoutError(f"{sink} gave {len(received)} of {count} payloads "
+                           f"in {max_cycles} cycles")
+    await io.begin_cycle()
+    io.set(in_valid, 0)
+    io.set(out_ready, 0)
+    await io.end_cycle()
+    return received

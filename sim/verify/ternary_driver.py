@@ -18,8 +18,8 @@ import numpy as np
 
 from tritherm.formats import TernaryArrayShape
 
-from .golden import check_int8, check_ternary, ternary_matmul
-from .ternary_bench import TernaryJob, Traffic, drive_jobs, shape_to_text
+from ..golden import check_int8, check_ternary, ternary_matmul
+from .ternary_vectors import TernaryJob, Traffic, drive_jobs, shape_to_text
 
 __all__ = ["Tile", "plan_tiles", "run_matrix", "run_jobs_amaranth", "MatrixRun", "SIMULATORS"]
 
@@ -99,7 +99,7 @@ def _run_cocotb(shape, jobs, traffic, simulator, vcd):
              "traffic": (traffic.gap, traffic.stall, traffic.seed)}))
         plusargs = [f"+vcd={Path(vcd).resolve()}"] if vcd and simulator == "icarus" else []
         tests, failed = rtl.run_cocotb(
-            build, TOPLEVEL, simulator, "tritherm.sim.cocotb_jobs",
+            build, TOPLEVEL, simulator, "tritherm.sim.verify.ternary_cocotb",
             env={"TRITHERM_SHAPE": shape_to_text(shape),
                  "TRITHERM_JOBS": str(scratch / "jobs.pickle"),
                  "TRITHERM_RESULTS": str(scratch / "results.pickle")},

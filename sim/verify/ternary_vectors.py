@@ -15,7 +15,7 @@ import numpy as np
 from tritherm.formats import INT8_MAX, INT8_MIN, TernaryArrayShape
 
 from .cycle import CycleIO, Traffic, pack_fields, unpack_fields
-from .golden import array_weight_image, check_int8, check_ternary, ternary_matmul
+from ..golden import array_weight_image, check_int8, check_ternary, ternary_matmul
 
 __all__ = ["TernaryJob", "random_jobs", "extreme_jobs", "drive_jobs", "Traffic",
            "TEST_SHAPES", "ARRAY_INPUTS", "first_mismatch", "shape_from_text", "shape_to_text"]
