@@ -158,7 +158,7 @@ def build_sim_harness(verilog: str, progress=None) -> Path:
     `progress(text)` hears about a build before it starts (it takes a minute or so).
     """
     from tritherm import toolchain
-    from tritherm.sim import rtl
+    from tritherm.sim.verify import rtl
 
     verilator = toolchain.require("verilator")
     harness = _harness_text()

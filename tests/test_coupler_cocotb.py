@@ -14,7 +14,7 @@ import os
 import pytest
 
 from tritherm.hdl.thermo import Coupler
-from tritherm.sim import rtl
+from tritherm.sim.verify import rtl
 from tritherm.sim.verify.coupler_vectors import expected_words, first_difference, random_jobs, run_jobs
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")

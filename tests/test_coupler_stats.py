@@ -28,7 +28,7 @@ SAMPLES, THIN = 15000, 3
 def rtl_results():
     print(f"\nseed {SEED} (replay with TRITHERM_SEED={SEED})")
     results = stats.run_stats(SAMPLES, "rtl", SEED, thin=THIN, quantisation_steps=20000)
-    from tritherm.cli import _table
+    from tritherm.commands._output import table as _table
     print(_table(*stats.table(results)))
     return results
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tritherm.hdl.noise import NoiseSource, Threefry2x32
-from tritherm.sim import rtl
+from tritherm.sim.verify import rtl
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 WORDS = 100_000

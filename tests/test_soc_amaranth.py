@@ -10,7 +10,7 @@ from tritherm.firmware.config import SocConfig
 from tritherm.firmware.protocol import Flag, Op, Reg, pack_load_weights, pack_matvec, pack_write_reg
 from tritherm.firmware.soc import Soc, SocCore, frame_timeout_cycles
 from tritherm.formats import TernaryArrayShape
-from tritherm.sim import soc_vectors as sv
+from tritherm.sim.verify import soc_vectors as sv
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 CONFIG = sv.SOC_TEST_CONFIG

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tritherm.firmware.soc import Soc, SocCore
-from tritherm.sim import rtl
+from tritherm.sim.verify import rtl
 from tritherm.sim.verify.soc_vectors import SOC_TEST_CONFIG
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")

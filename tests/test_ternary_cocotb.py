@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tritherm.hdl.ternary import TernaryArray
-from tritherm.sim import rtl
+from tritherm.sim.verify import rtl
 from tritherm.sim.verify.ternary_vectors import TEST_SHAPES, shape_to_text
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")

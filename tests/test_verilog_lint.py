@@ -5,7 +5,7 @@ import pytest
 
 from tritherm.cli import main
 from tritherm.hdl.io import Crc16, UartRx, UartTx
-from tritherm.sim import rtl
+from tritherm.sim.verify import rtl
 from tritherm.sim.verify.ternary_vectors import TEST_SHAPES
 
 

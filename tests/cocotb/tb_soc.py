@@ -17,7 +17,7 @@ from cocotbext.uart import UartSink, UartSource
 
 from tritherm.firmware.soc import frame_timeout_cycles
 from tritherm.hdl.io import uart_divisor
-from tritherm.sim import soc_vectors as sv
+from tritherm.sim.verify import soc_vectors as sv
 from tritherm.sim.verify.cocotb_io import CLOCK_PERIOD_NS, start_clock_and_reset
 
 

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "register"]
 
 
 def _step(text: str) -> None:
@@ -78,11 +78,15 @@ def _noise_demo(seed: int, steps: int = 300) -> int:
     """The noise source in simulation against its golden model; returns the failures."""
     from amaranth.sim import Simulator
 
-    from tritherm.cli import main as cli
+    from tritherm.commands import noise_test
     from tritherm.hdl.noise import NoiseSource
-    from tritherm.sim.verify.cycle import AmaranthIO
     from tritherm.sim.golden import threefry2x32
-    from tritherm.sim.verify.noise_vectors import collect_noise, decode_samples, expected_noise
+    from tritherm.sim.verify.cycle import AmaranthIO
+    from tritherm.sim.verify.noise_vectors import (
+        collect_noise,
+        decode_samples,
+        expected_noise,
+    )
 
     _step("Threefry-2x32, 20 rounds, counter 0:0 under key 0:0 (Random123 says 6b200159 99ba4efe)")
     out0, out1 = threefry2x32(np.uint32(0), np.uint32(0), np.uint32(0), np.uint32(0))
@@ -105,5 +109,12 @@ def _noise_demo(seed: int, steps: int = 300) -> int:
     failures += not same
 
     _step("statistics on 10^5 samples per source (tritherm noise-test --gaussian)")
-    cli(["noise-test", "--gaussian", "--samples", "100000", "--seed", str(seed)])
+    noise_test.gaussian_battery_report(seed, 100_000, streams=8, rounds=20)
     return failures
+
+
+def register(sub) -> None:
+    """Add the command's parser to `sub`."""
+    p = sub.add_parser("demo", help="the main job: simulate against the golden model, build")
+    p.add_argument("--no-build", action="store_true", help="skip the bitstream builds")
+    p.set_defaults(func=lambda args: run_demo(build=not args.no_build))

@@ -1,0 +1,108 @@
+"""``tritherm bench``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tritherm.commands._files import writable
+from tritherm.commands._output import step_progress, table
+from tritherm.commands._values import parse_count, parse_seed
+from tritherm.errors import UserError
+
+
+def run(args) -> int:
+    if args.core == "coupler-stats":
+        return _bench_coupler_stats(args)
+    if args.samples or args.backend or args.plot or args.seed:
+        raise UserError("--samples, --backend, --plot and --seed apply to coupler-stats only")
+    families = tuple(args.family) if args.family else ("ice40", "ecp5")
+    out = lambda line: print(line, flush=True)  # noqa: E731
+    if args.core == "coupler":
+        from tritherm.bench import COUPLER_CELLS, bench_coupler
+        try:
+            cells = tuple(int(c) for c in args.cells.split(",")) if args.cells else COUPLER_CELLS
+        except ValueError:
+            raise UserError(f"--cells takes cell counts such as 8,16,64, got {args.cells!r}") \
+                from None
+        bench_coupler(families=families, cells=cells, quick=bool(args.quick),
+                      accuracy=not args.no_accuracy, out=out)
+        return 0
+    if args.cells or args.no_accuracy:
+        raise UserError("--cells and --no-accuracy apply to `tritherm bench coupler` only")
+    if args.core == "noise":
+        from tritherm.bench import bench_noise
+        bench_noise(families=families, quick=bool(args.quick), out=out)
+        return 0
+    from tritherm.bench import QUICK_SIZES, bench_ternary
+    bench_ternary(sizes=QUICK_SIZES if args.quick else None, families=families, out=out)
+    return 0
+
+
+def _bench_coupler_stats(args) -> int:
+    from tritherm.sim import coupler_stats as stats
+    if args.family or args.quick or args.cells or args.no_accuracy:
+        raise UserError("--family, --quick, --cells and --no-accuracy do not apply to "
+                        "coupler-stats (it takes --samples, --backend, --plot, --seed)")
+    samples = parse_count(args.samples, "samples") if args.samples else stats.DEFAULT_SAMPLES
+    seed = parse_seed(args.seed) if args.seed else 1
+    backend = args.backend or "rtl"
+    plot = Path(args.plot or "coupler-stats.png")
+    if plot.suffix.lower() != ".png":
+        raise UserError(f"--plot must name a .png file, got {plot}")
+    writable(plot, "plot file")
+    print(f"coupler statistics: {stats.CELLS} cells, cond(A) = {stats.CONDITION:g}, "
+          f"{samples} samples per mode on {backend}, seed {seed}", flush=True)
+    bars = {}
+
+    def progress(mode, done, total):
+        if mode not in bars:
+            bars[mode] = step_progress(mode)
+            print(f"{mode}: {total} steps on {backend}", flush=True)
+        bars[mode](done, total)
+
+    results = stats.run_stats(samples, backend, seed, progress=progress)
+    print(table(*stats.table(results)))
+    passed = True
+    for r in results:
+        q = r.quantisation
+        print(f"\n{r.mode}: kT {r.kT:.4g}, h {r.h:g}, thin {r.thin}, burn-in {r.burn_in} "
+              f"steps, {r.steps} steps in {r.seconds:.1f} s; tau_int of x "
+              f"{r.tau.min():.2g}..{r.tau.max():.2g} samples")
+        print(f"  discretisation bias |discrete - kT A^-1| / |kT A^-1|: {r.bias:.2g}")
+        print(f"  rounding bias: predicted {q['predicted']:.2g} (each rounding as uniform "
+              f"noise of one LSB)" + (f"; measured {q['measured']:.2g} +- "
+                                      f"{q['measured_se']:.2g} (golden model beside the float "
+                                      f"chain on the same noise, {q['steps']} steps)"
+                                      if "measured" in q else ""))
+        for name, ok, detail in stats.verdicts(r):
+            passed &= ok
+            print(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
+    try:
+        stats.plot(results, plot)
+        print(f"\nplot written to {plot}")
+    except stats.MatplotlibMissing as error:
+        plot.unlink(missing_ok=True)
+        print(f"\n{error}.")
+    print("verdict: " + ("the samples follow both references within their standard errors"
+                         if passed else "FAIL (see above)"))
+    return 0 if passed else 1
+
+
+def register(sub) -> None:
+    """Add the command's parser to `sub`."""
+    p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
+    p.add_argument("core", choices=["ternary", "noise", "coupler", "coupler-stats"])
+    p.add_argument("--family", action="append", choices=["ice40", "ecp5"],
+                   help="only this FPGA family (repeatable)")
+    p.add_argument("--quick", action="store_true", help="the smallest sizes only")
+    p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
+    p.add_argument("--no-accuracy", action="store_true",
+                   help="coupler: skip the inverse accuracy runs (about 3 minutes)")
+    p.add_argument("--samples", help="coupler-stats: samples per mode (default 20000)")
+    p.add_argument("--backend", choices=["rtl", "golden"],
+                   help="coupler-stats: the core on Verilator (default) or the golden model")
+    p.add_argument("--plot", help="coupler-stats: PNG of error against n "
+                                  "(default coupler-stats.png)")
+    p.add_argument("--seed", help="coupler-stats: noise seed (default 1)")
+    p.set_defaults(func=run)
+

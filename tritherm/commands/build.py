@@ -1,0 +1,103 @@
+"""``tritherm build``."""
+
+from __future__ import annotations
+
+from tritherm.errors import UserError
+
+BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
+
+
+def run(args) -> int:
+    from tritherm.boards.catalog import get_board
+    if args.target is None:
+        return _build_soc(args)
+    if args.design is not None:
+        raise UserError("--design chooses what the SoC build holds; leave out the target "
+                        f"{args.target!r} to use it")
+    if args.target not in BUILD_TARGETS:
+        raise UserError(f"unknown build target {args.target!r}; available: "
+                        f"{', '.join(BUILD_TARGETS)}, or none for the SoC")
+    board = get_board(args.board)
+    if args.target == "noise-selftest":
+        if _array_options(args) or _soc_options(args):
+            raise UserError("noise-selftest takes no sizes (--lanes, --inputs, --max-k "
+                            "are ternary-selftest's; --cells, --multipliers, --shaper, "
+                            "--clock-mhz the SoC's)")
+        from tritherm.boards.build import build_noise_selftest
+        report = build_noise_selftest(board, build_dir=args.build_dir)
+        return 0 if report.timing_met else 1
+    if _soc_options(args):
+        raise UserError("--cells, --multipliers, --shaper and --clock-mhz size the SoC; "
+                        "leave out the target to build it")
+    from tritherm.boards.build import build_selftest
+    shape = _array_shape(board.selftest_shape, args) if _array_options(args) else None
+    report = build_selftest(board, shape=shape, build_dir=args.build_dir)
+    return 0 if report.timing_met else 1
+
+
+def _array_options(args) -> bool:
+    return any(getattr(args, name) is not None for name in ("lanes", "inputs", "max_k"))
+
+
+def _array_shape(default, args):
+    """`default` (a TernaryArrayShape) with --lanes, --inputs and --max-k where given."""
+    from tritherm.formats import TernaryArrayShape
+
+    def given(value, fallback):
+        return fallback if value is None else value
+    return TernaryArrayShape(given(args.lanes, default.lanes), given(args.inputs, default.inputs),
+                             given(args.max_k, default.max_k))
+
+
+def _soc_options(args) -> bool:
+    return any(getattr(args, name) is not None
+               for name in ("cells", "multipliers", "shaper", "clock_mhz"))
+
+
+def _build_soc(args) -> int:
+    from tritherm.boards.build import build_soc
+    from tritherm.boards.catalog import get_board
+    from tritherm.boards.soc_top import SOC_DESIGNS
+    design = args.design or "soc"
+    if design not in SOC_DESIGNS:
+        raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
+    report = build_soc(args.board, design, build_dir=args.build_dir,
+                       config=_soc_config(get_board(args.board).soc, args))
+    return 0 if report.timing_met else 1
+
+
+def _soc_config(board_config, args):
+    """The board's SocConfig with the sizes given on the command line (SocConfig checks
+    them); None when none is given."""
+    changes = {}
+    if _array_options(args):
+        changes["array"] = _array_shape(board_config.array, args)
+    for name in ("cells", "multipliers", "shaper"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.clock_mhz is not None:
+        changes["clock_hz"] = args.clock_mhz * 1e6
+    return board_config.with_(**changes) if changes else None
+
+
+def register(sub) -> None:
+    """Add the command's parser to `sub`."""
+    p = sub.add_parser("build", help="build a bitstream for a board: the SoC, or a self-test")
+    p.add_argument("target", nargs="?", default=None,
+                   help="ternary-selftest or noise-selftest; leave out for the SoC")
+    p.add_argument("--board", required=True, help="board name (see `tritherm boards`)")
+    p.add_argument("--design", help="without a target: soc (the default) or echo (a UART "
+                                    "loopback, to bring up a board)")
+    p.add_argument("--build-dir", "--out", dest="build_dir", default=None,
+                   help="where the tool outputs go (default build/<board>-<design>)")
+    p.add_argument("--lanes", type=int, help="array lanes (default: the board's size)")
+    p.add_argument("--inputs", type=int, help="activations per cycle")
+    p.add_argument("--max-k", type=int, help="longest dot product")
+    p.add_argument("--cells", type=int, help="SoC: coupler cells (default: the board's)")
+    p.add_argument("--multipliers", type=int, help="SoC: the coupler's A x multipliers")
+    p.add_argument("--shaper", help="SoC: the noise shaper, clt or icdf")
+    p.add_argument("--clock-mhz", type=float,
+                   help="SoC: the design clock in MHz (the board clock needs no PLL; "
+                        "another must be exact from it)")
+    p.set_defaults(func=run)
+

@@ -1,0 +1,83 @@
+"""``tritherm linalg``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tritherm.commands._device import (
+    add_device_options,
+    no_port_without_board,
+    open_device,
+)
+from tritherm.commands._files import linalg_inputs
+from tritherm.commands._output import step_progress
+from tritherm.errors import UserError
+
+
+def run(args) -> int:
+    samples, seed, A, b = linalg_inputs(args)
+    if args.op == "solve" and b is None:
+        raise UserError("solve needs --rhs b.npy or b.csv")
+    if args.op == "inv" and b is not None:
+        raise UserError("inv takes no --rhs")
+    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
+        raise UserError(f"--out must name a .npy or .csv file, got {args.out}")
+    if args.backend != "board":
+        no_port_without_board(args)
+        return _linalg(args, A, b, samples, seed, None)
+    with open_device(args) as device:
+        return _linalg(args, A, b, samples, seed, device)
+
+
+def _linalg(args, A, b, samples, seed, device) -> int:
+    import numpy as np
+
+    from tritherm.sim import linalg
+    kwargs = dict(backend=args.backend, seed=seed, progress=step_progress(args.op),
+                  device=device)
+    if args.op == "inv":
+        result = linalg.inverse(A, samples, **kwargs)
+    elif args.op == "solve":
+        result = linalg.solve(A, b, samples, **kwargs)
+    else:
+        result = linalg.sample(A, samples, b, **kwargs)
+    estimate = result.estimate
+    if args.out:
+        if args.out.lower().endswith(".npy"):
+            np.save(args.out, estimate)
+        else:
+            np.savetxt(args.out, np.atleast_2d(estimate) if estimate.ndim < 2 else estimate,
+                       delimiter=",")
+    with np.printoptions(precision=6, suppress=True, linewidth=120):
+        if args.op == "sample":
+            print(f"{len(estimate)} draws of N(A^-1 b, A^-1)"
+                  + (f" written to {args.out}" if args.out else "; mean:"))
+            if not args.out:
+                print(estimate.mean(axis=0))
+        else:
+            print("estimate:")
+            print(estimate)
+    what = "covariance of the draws" if args.op == "sample" else "estimate"
+    print(f"relative error (Frobenius) of the {what} against numpy.linalg: "
+          f"{result.relative_error:.3g}")
+    print(f"standard error (Frobenius, relative): "
+          f"{np.linalg.norm(result.standard_error) / np.linalg.norm(result.exact):.3g}")
+    print(f"{result.samples_used} samples, {result.steps} steps, backend {result.backend}, "
+          f"{result.seconds:.2f} s")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the command's parser to `sub`."""
+    p = sub.add_parser("linalg", help="thermodynamic linear algebra on the coupler: "
+                                      "A^-1, A^-1 b, Gaussian samples")
+    p.add_argument("op", choices=["inv", "solve", "sample"])
+    p.add_argument("--matrix", required=True, help="symmetric positive definite A (.npy/.csv)")
+    p.add_argument("--rhs", help="b (.npy/.csv): required for solve, the mean for sample")
+    p.add_argument("--backend", choices=["golden", "rtl", "board"], default="golden")
+    p.add_argument("--samples", default="10000", help="samples to average (default 10000)")
+    p.add_argument("--seed", default="1", help="noise seed (default 1)")
+    p.add_argument("--out", help="write the estimate (or the draws) to this .npy/.csv")
+    add_device_options(p)
+    p.set_defaults(func=run)
+

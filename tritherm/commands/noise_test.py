@@ -1,0 +1,151 @@
+"""``tritherm noise-test``."""
+
+from __future__ import annotations
+
+import sys
+
+from tritherm.commands._output import table
+from tritherm.commands._values import (
+    parse_count,
+    parse_rounds,
+    parse_seed,
+    parse_streams,
+)
+from tritherm.errors import UserError
+
+
+def run(args) -> int:
+    if args.gaussian:
+        return _noise_test_gaussian(args)
+    return _noise_test_dieharder(args)
+
+
+def _progress(line: str) -> None:
+    print(f"noise-test: {line}", file=sys.stderr, flush=True)
+
+
+def _noise_test_gaussian(args) -> int:
+    n = parse_count(args.samples if args.samples is not None else "1000000", "samples")
+    if n < 100:
+        raise UserError(f"--samples must be at least 100, got {n}")
+    streams = parse_streams(args.streams if args.streams is not None else "8", low=2, high=1024)
+    return gaussian_battery_report(parse_seed(args.seed), n, streams, parse_rounds(args.rounds))
+
+
+def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int) -> int:
+    """Run the Gaussian battery and print its table; 1 if a counter-based source fails."""
+    from tritherm.sim.noise_stats import gaussian_battery
+    reports = gaussian_battery(seed, n, streams, rounds=rounds, progress=_progress)
+    bound = reports[0].autocorrelation.bound
+    print(f"Gaussian noise, {n} samples per stream, seed {seed}; units: the target sigma "
+          f"(raw / 4096).\nExpected values are exact (enumerated law of the shaper); +- is "
+          f"one standard error; independence bound 4/sqrt(n) = {bound:.2e}.")
+    rows = []
+    for r in reports:
+        m = r.moments
+
+        def z(value, exact, se):
+            return f"z = {(value - exact) / se:+.1f}" if se > 0 else ""
+        rows += [
+            (r.source, "mean", f"{m.mean:+.2e}", f"{r.exact_mean:+.2e} +- {r.mean_se:.1e}",
+             z(m.mean, r.exact_mean, r.mean_se)),
+            (r.source, "variance", f"{m.variance:.5f}",
+             f"{r.exact_variance:.5f} +- {r.variance_se:.1e}",
+             z(m.variance, r.exact_variance, r.variance_se)),
+            (r.source, "skewness", f"{m.skewness:+.4f}",
+             f"{r.exact_skewness:+.4f} +- {r.skewness_se:.1e}",
+             z(m.skewness, r.exact_skewness, r.skewness_se)),
+            (r.source, "excess kurtosis", f"{m.excess_kurtosis:+.4f}",
+             f"{r.exact_excess_kurtosis:+.4f} +- {r.kurtosis_se:.1e}",
+             z(m.excess_kurtosis, r.exact_excess_kurtosis, r.kurtosis_se)),
+            (r.source, "KS distance from normal", f"{r.ks:.2e}",
+             f"{r.ks_exact:.2e} (law), noise ~{0.87 / n ** 0.5:.0e}", ""),
+            (r.source, "Anderson-Darling A^2", f"{r.ad:.4g}", f"{r.ad_expected:.4g} (mean)", ""),
+        ]
+        for check in (r.autocorrelation, r.cross_correlation):
+            rows.append((r.source, check.what, f"{check.worst:.2e} ({check.where})",
+                         f"< {check.bound:.2e}", "PASS" if check.passed else "FAIL"))
+    print(table(("source", "statistic", "measured", "expected", "check"), rows))
+    print("\nsources: " + "; ".join(f"{r.source} = {r.description}" for r in reports))
+    threefry_ok = all(r.independent for r in reports if not r.source.startswith("lfsr"))
+    print("independence: " + ("PASS" if threefry_ok else "FAIL") + " for the counter-based "
+          "streams" + "".join(f"; {r.source}: {'PASS' if r.independent else 'FAIL'}"
+                              for r in reports if r.source.startswith("lfsr")))
+    return 0 if threefry_ok else 1
+
+
+def _noise_test_dieharder(args) -> int:
+    from tritherm.sim.noise_stats import QUICK_TESTS, DieharderMissing, run_dieharder
+    if args.quick and args.full:
+        raise UserError("choose one of --quick and --full")
+    seed = parse_seed(args.seed)
+    streams = parse_streams(args.streams if args.streams is not None else "1")
+    psamples = parse_count(args.psamples, "psamples", required=False)
+    if args.test:
+        tests = [_test_number(t) for t in args.test]
+    elif args.full:
+        tests = [None]
+    else:
+        tests = [number for number, _ in QUICK_TESTS]
+    try:
+        rows, seconds = run_dieharder(tests, seed, streams, parse_rounds(args.rounds), psamples,
+                                      progress=_progress,
+                                      row=lambda r: _progress(f"  {r.test}: {r.assessment}"))
+    except DieharderMissing as error:
+        raise UserError(str(error)) from None
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    from tritherm.sim.noise_stats import final_results
+    final = final_results(rows)
+    reruns = len(rows) - len(final)
+    print(f"dieharder -Y 1 on `tritherm noise --seed {seed} --streams {streams} --format raw` "
+          f"(Threefry-2x32-{parse_rounds(args.rounds)} uniform words), {seconds:.0f} s")
+    print(table(("test", "ntup", "tsamples", "psamples", "p-value", "assessment"),
+                 [(r.test, r.ntup, r.tsamples, r.psamples, f"{r.p_value:.8f}", r.assessment)
+                  for r in final]))
+    counts = {v: sum(r.assessment == v for r in final) for v in ("PASSED", "WEAK", "FAILED")}
+    print(f"{counts['PASSED']} passed, {counts['WEAK']} weak, {counts['FAILED']} failed"
+          + (f"; {reruns} WEAK result(s) (p < 0.005 or > 0.995, about 1 test in 100 by chance)"
+             " re-run with more p-values" if reruns else ""))
+    return 1 if counts["FAILED"] else 0
+
+
+def _test_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UserError(f"--test takes a dieharder test number (see `dieharder -l`), "
+                        f"got {text!r}")
+    return value
+
+
+def register(sub) -> None:
+    """Add the command's parser to `sub`."""
+    p = sub.add_parser("noise-test", help="test the noise: dieharder, or Gaussian statistics",
+                       description="Without --gaussian: pipe `tritherm noise --format raw` "
+                       "into `dieharder -g 200` and print its results as a table (--quick, "
+                       "the default: 13 tests, about two minutes; --full: the whole "
+                       "battery, `dieharder -a`, an hour or more; equivalently "
+                       "`tritherm noise --seed 1 --format raw | dieharder -g 200 -Y 1 -a`). "
+                       "dieharder runs with -Y 1: a WEAK result is re-run with more p-values "
+                       "until it resolves. "
+                       "With --gaussian: mean, variance, skewness, kurtosis, KS and "
+                       "Anderson-Darling distance from the normal, autocorrelation and "
+                       "cross-correlation of 8 streams for both shapers and for a 32-bit "
+                       "LFSR CLT generator. Exit status 1 if a test fails.")
+    p.add_argument("--quick", action="store_true", help="a fast subset of dieharder (default)")
+    p.add_argument("--full", action="store_true", help="the whole dieharder battery (-a)")
+    p.add_argument("--test", action="append", metavar="N",
+                   help="only dieharder test number N (repeatable; see `dieharder -l`)")
+    p.add_argument("--psamples", help="p-values per dieharder test (smaller is faster)")
+    p.add_argument("--seed", default="1", help="noise seed (default 1)")
+    p.add_argument("--streams", help="streams: interleaved for dieharder (default 1), "
+                                     "cells for --gaussian (default 8)")
+    p.add_argument("--rounds", default="20", help="Threefry rounds, 1..32 (default 20)")
+    p.add_argument("--gaussian", action="store_true",
+                   help="Gaussian statistics and independence instead of dieharder")
+    p.add_argument("--samples", help="samples per stream for --gaussian (default 10**6)")
+    p.set_defaults(func=run)
+
