@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tritherm import toolchain
+from tritherm.progress import stage
 from tritherm.formats import TernaryArrayShape
 
 from .catalog import Board, get_board
@@ -82,8 +83,9 @@ def _platform_build(board: Board, top, name: str, build_dir: Path, progress,
                            nextpnr_opts=" ".join(["--timing-allow-fail", nextpnr_opts]).strip())
             if synth_opts or extra:
                 options["synth_opts"] = " ".join([synth_opts, extra.strip()]).strip()
-            board.make_platform().build(top, name=name, build_dir=str(build_dir),
-                                        do_program=False, **options)
+            with stage(f"{board.name}: yosys, nextpnr and the packer"):
+                board.make_platform().build(top, name=name, build_dir=str(build_dir),
+                                            do_program=False, **options)
             break
         except subprocess.CalledProcessError:
             if log.exists():

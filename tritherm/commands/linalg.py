@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from tritherm.commands._device import (
     add_device_options,
     no_port_without_board,
     open_device,
 )
-from tritherm.commands._files import linalg_inputs
-from tritherm.commands._output import step_progress
+from tritherm.commands._files import linalg_inputs, output_path, save_array
+from tritherm.commands._output import add_json_option, print_json, step_progress
 from tritherm.errors import UserError
 
 
@@ -20,16 +19,15 @@ def run(args) -> int:
         raise UserError("solve needs --rhs b.npy or b.csv")
     if args.op == "inv" and b is not None:
         raise UserError("inv takes no --rhs")
-    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
-        raise UserError(f"--out must name a .npy or .csv file, got {args.out}")
+    out = output_path(args.out, "--out file", (".npy", ".csv")) if args.out is not None else None
     if args.backend != "board":
         no_port_without_board(args)
-        return _linalg(args, A, b, samples, seed, None)
+        return _linalg(args, A, b, samples, seed, None, out)
     with open_device(args) as device:
-        return _linalg(args, A, b, samples, seed, device)
+        return _linalg(args, A, b, samples, seed, device, out)
 
 
-def _linalg(args, A, b, samples, seed, device) -> int:
+def _linalg(args, A, b, samples, seed, device, out) -> int:
     import numpy as np
 
     from tritherm.sim import linalg
@@ -42,12 +40,17 @@ def _linalg(args, A, b, samples, seed, device) -> int:
     else:
         result = linalg.sample(A, samples, b, **kwargs)
     estimate = result.estimate
-    if args.out:
-        if args.out.lower().endswith(".npy"):
-            np.save(args.out, estimate)
-        else:
-            np.savetxt(args.out, np.atleast_2d(estimate) if estimate.ndim < 2 else estimate,
-                       delimiter=",")
+    if out is not None:
+        save_array(out, estimate, "--out file")
+    relative_se = np.linalg.norm(result.standard_error) / np.linalg.norm(result.exact)
+    if args.json:
+        print_json({"op": args.op, "estimate_file": str(out) if out else None,
+                    "estimate": None if args.op == "sample" else estimate,
+                    "relative_error": result.relative_error,
+                    "relative_standard_error": relative_se,
+                    "samples": result.samples_used, "steps": result.steps,
+                    "backend": result.backend, "seconds": result.seconds})
+        return 0
     with np.printoptions(precision=6, suppress=True, linewidth=120):
         if args.op == "sample":
             print(f"{len(estimate)} draws of N(A^-1 b, A^-1)"
@@ -60,8 +63,7 @@ def _linalg(args, A, b, samples, seed, device) -> int:
     what = "covariance of the draws" if args.op == "sample" else "estimate"
     print(f"relative error (Frobenius) of the {what} against numpy.linalg: "
           f"{result.relative_error:.3g}")
-    print(f"standard error (Frobenius, relative): "
-          f"{np.linalg.norm(result.standard_error) / np.linalg.norm(result.exact):.3g}")
+    print(f"standard error (Frobenius, relative): {relative_se:.3g}")
     print(f"{result.samples_used} samples, {result.steps} steps, backend {result.backend}, "
           f"{result.seconds:.2f} s")
     return 0
@@ -78,6 +80,7 @@ def register(sub) -> None:
     p.add_argument("--samples", default="10000", help="samples to average (default 10000)")
     p.add_argument("--seed", default="1", help="noise seed (default 1)")
     p.add_argument("--out", help="write the estimate (or the draws) to this .npy/.csv")
+    add_json_option(p)
     add_device_options(p)
     p.set_defaults(func=run)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from tritherm.commands._output import table
+from tritherm.commands._output import add_json_option, print_json, table
+from tritherm.progress import enabled, items, stage
 from tritherm.commands._values import (
     parse_count,
     parse_rounds,
@@ -21,7 +22,9 @@ def run(args) -> int:
 
 
 def _progress(line: str) -> None:
-    print(f"noise-test: {line}", file=sys.stderr, flush=True)
+    """The battery's stage lines: shown beside the progress bar, when there is one."""
+    if enabled():
+        print(f"noise-test: {line}", file=sys.stderr, flush=True)
 
 
 def _noise_test_gaussian(args) -> int:
@@ -29,13 +32,26 @@ def _noise_test_gaussian(args) -> int:
     if n < 100:
         raise UserError(f"--samples must be at least 100, got {n}")
     streams = parse_streams(args.streams if args.streams is not None else "8", low=2, high=1024)
-    return gaussian_battery_report(parse_seed(args.seed), n, streams, parse_rounds(args.rounds))
+    return gaussian_battery_report(parse_seed(args.seed), n, streams, parse_rounds(args.rounds),
+                                   as_json=args.json)
 
 
-def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int) -> int:
-    """Run the Gaussian battery and print its table; 1 if a counter-based source fails."""
+def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int,
+                            as_json: bool = False) -> int:
+    """Run the Gaussian battery and print its table (or JSON); 1 if a counter-based
+    source fails its independence checks."""
+    import dataclasses
+
     from tritherm.sim.noise_stats import gaussian_battery
-    reports = gaussian_battery(seed, n, streams, rounds=rounds, progress=_progress)
+    with stage(f"noise-test: Gaussian statistics of {streams} x {n} samples per source"):
+        reports = gaussian_battery(seed, n, streams, rounds=rounds, progress=_progress)
+    threefry_ok = all(r.independent for r in reports if not r.source.startswith("lfsr"))
+    if as_json:
+        print_json({"test": "gaussian", "seed": seed, "samples": n, "streams": streams,
+                    "rounds": rounds, "passed": threefry_ok,
+                    "sources": [{**dataclasses.asdict(r), "independent": r.independent}
+                                for r in reports]})
+        return 0 if threefry_ok else 1
     bound = reports[0].autocorrelation.bound
     print(f"Gaussian noise, {n} samples per stream, seed {seed}; units: the target sigma "
           f"(raw / 4096).\nExpected values are exact (enumerated law of the shaper); +- is "
@@ -67,7 +83,6 @@ def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int) -> int
                          f"< {check.bound:.2e}", "PASS" if check.passed else "FAIL"))
     print(table(("source", "statistic", "measured", "expected", "check"), rows))
     print("\nsources: " + "; ".join(f"{r.source} = {r.description}" for r in reports))
-    threefry_ok = all(r.independent for r in reports if not r.source.startswith("lfsr"))
     print("independence: " + ("PASS" if threefry_ok else "FAIL") + " for the counter-based "
           "streams" + "".join(f"; {r.source}: {'PASS' if r.independent else 'FAIL'}"
                               for r in reports if r.source.startswith("lfsr")))
@@ -87,23 +102,35 @@ def _noise_test_dieharder(args) -> int:
         tests = [None]
     else:
         tests = [number for number, _ in QUICK_TESTS]
+    advance = items("dieharder", None if tests == [None] else len(tests))
     try:
         rows, seconds = run_dieharder(tests, seed, streams, parse_rounds(args.rounds), psamples,
                                       progress=_progress,
-                                      row=lambda r: _progress(f"  {r.test}: {r.assessment}"))
+                                      row=lambda r: advance(f"{r.test}: {r.assessment}"))
     except DieharderMissing as error:
         raise UserError(str(error)) from None
     except RuntimeError as error:
         raise UserError(str(error)) from None
+    finally:
+        advance.close()
     from tritherm.sim.noise_stats import final_results
     final = final_results(rows)
     reruns = len(rows) - len(final)
+    counts = {v: sum(r.assessment == v for r in final) for v in ("PASSED", "WEAK", "FAILED")}
+    if args.json:
+        print_json({"test": "dieharder", "seed": seed, "streams": streams,
+                    "rounds": parse_rounds(args.rounds), "seconds": seconds,
+                    "passed": counts["PASSED"], "weak": counts["WEAK"],
+                    "failed": counts["FAILED"], "reruns": reruns,
+                    "tests": [{"test": r.test, "ntup": r.ntup, "tsamples": r.tsamples,
+                               "psamples": r.psamples, "p_value": r.p_value,
+                               "assessment": r.assessment} for r in final]})
+        return 1 if counts["FAILED"] else 0
     print(f"dieharder -Y 1 on `tritherm noise --seed {seed} --streams {streams} --format raw` "
           f"(Threefry-2x32-{parse_rounds(args.rounds)} uniform words), {seconds:.0f} s")
     print(table(("test", "ntup", "tsamples", "psamples", "p-value", "assessment"),
                  [(r.test, r.ntup, r.tsamples, r.psamples, f"{r.p_value:.8f}", r.assessment)
                   for r in final]))
-    counts = {v: sum(r.assessment == v for r in final) for v in ("PASSED", "WEAK", "FAILED")}
     print(f"{counts['PASSED']} passed, {counts['WEAK']} weak, {counts['FAILED']} failed"
           + (f"; {reruns} WEAK result(s) (p < 0.005 or > 0.995, about 1 test in 100 by chance)"
              " re-run with more p-values" if reruns else ""))
@@ -135,6 +162,7 @@ def register(sub) -> None:
                        "Anderson-Darling distance from the normal, autocorrelation and "
                        "cross-correlation of 8 streams for both shapers and for a 32-bit "
                        "LFSR CLT generator. Exit status 1 if a test fails.")
+    add_json_option(p)
     p.add_argument("--quick", action="store_true", help="a fast subset of dieharder (default)")
     p.add_argument("--full", action="store_true", help="the whole dieharder battery (-a)")
     p.add_argument("--test", action="append", metavar="N",

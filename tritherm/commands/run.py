@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tritherm.commands._device import add_device_options, open_device
 from tritherm.commands._files import linalg_inputs
-from tritherm.commands._output import step_progress, table
+from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._ternary_io import matvec_on_device, ternary_inputs
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import UserError
@@ -37,13 +37,32 @@ def run(args) -> int:
 
 
 def _run_identify(device, args) -> int:
+    identity = device.identity
+    if args.json:
+        a = identity.array
+        width, fraction, coef, mult = identity.coupler_format
+        print_json({"device": device.transport.description, "version": identity.version,
+                    "clock_hz": identity.clock_hz, "baud": identity.baud,
+                    "array": {"lanes": a.lanes, "inputs": a.inputs, "max_k": a.capacity,
+                              "acc_width": identity.acc_width},
+                    "coupler": {"cells": identity.cells, "multipliers": identity.multipliers,
+                                "shaper": identity.shaper},
+                    "coupler_format": {"state_width": width, "state_fraction": fraction,
+                                       "coef_fraction": coef, "mult_fraction": mult},
+                    "max_payload": identity.max_payload})
+        return 0
     print(f"{device.transport.description}: tritherm SoC")
-    print(table(("register", "value"), device.identity.rows()))
+    print(table(("register", "value"), identity.rows()))
     return 0
 
 
 def _run_flags(device, args) -> int:
     report = device.flags(clear=args.clear)
+    if args.json:
+        print_json({"flags": list(report.flags), "saturated": list(report.saturated),
+                    "running": report.running, "step": report.step, "raw": report.raw,
+                    "counters": dict(report.counters), "cleared": bool(args.clear)})
+        return 0
     print(table(("flag", "value"), report.rows()))
     if args.clear:
         print("cleared the flags and counters shown")
@@ -116,8 +135,10 @@ def register(sub) -> None:
                        description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_device_options(p, required=True)
     run_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    run_sub.add_parser("identify", help="the identity registers")
+    q = run_sub.add_parser("identify", help="the identity registers")
+    add_json_option(q)
     q = run_sub.add_parser("flags", help="sticky flags, saturated cells, error counters")
+    add_json_option(q)
     q.add_argument("--clear", action="store_true", help="clear them after reading")
     q = run_sub.add_parser("noise", help="raw Gaussian samples of the noise source")
     q.add_argument("--beats", default="4", help="beats of one sample per cell (default 4)")

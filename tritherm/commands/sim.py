@@ -18,6 +18,7 @@ from tritherm.commands._ternary_io import (
     ternary_inputs,
 )
 from tritherm.commands._values import parse_count, parse_seed
+from tritherm.commands._output import waveform_hint
 from tritherm.errors import UserError
 
 
@@ -86,6 +87,7 @@ def cmd_sim_coupler(args) -> int:
     run = run_with_waves(program, steps, multipliers, args.simulator, vcd)
     print(f"RTL waveform: {vcd}\ngolden model: {golden} (scope golden, timescale "
           f"{run.timescale}, {len(run.golden)} samples at the times the RTL offered them)")
+    print(waveform_hint(f"{vcd} {golden}"))
     one = program.fmt.state.one
     with np.printoptions(precision=4, suppress=True, linewidth=120):
         for name, samples in (("RTL", run.rtl), ("golden", run.golden)):
