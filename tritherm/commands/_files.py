@@ -107,6 +107,9 @@ def atomic_output(path: Path, what: str = "file"):
     try:
         with os.fdopen(handle, "wb") as out:
             yield out
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)     # as open() would have made it, not 0600
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
