@@ -225,11 +225,11 @@ def _best(primitive: str, f_in: float, target: float, tolerance: float, candidat
     if best is None:
         raise ValueError(f"no {primitive} setting makes any valid output from "
                          f"{_mhz(f_in)}")
-    error = abs(best.out_hz - target) / target
-    if error > tolerance:
+    offset = (best.out_hz - target) / target           # signed: below the target is -
+    if abs(offset) > tolerance:
         raise ValueError(f"no {primitive} setting makes {_mhz(target)} from {_mhz(f_in)} "
                          f"within {tolerance:.2%}: the nearest is {_mhz(best.out_hz)} "
-                         f"({error:+.2%})")
+                         f"({offset:+.2%})")
     return best
 
 

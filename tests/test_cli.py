@@ -88,7 +88,7 @@ def test_bad_shape_parameters_name_the_parameter(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--cells", "3", "--multipliers", "2"],
-     "multipliers must be a power of two that divides cells=3, got 2"),
+     "--multipliers must be a power of two that divides --cells 3, got 2"),
     (["--shaper", "box"], "shaper must be one of clt, icdf, got 'box'"),
     (["--clock-mhz", "16"], "no SB_PLL40 setting makes 16 MHz from 12 MHz"),
     (["--lanes", "0"], "lanes must be an integer"),

@@ -17,8 +17,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors as one sentence and exit status 2."""
 
     def error(self, message):
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {_sentence_text(message)}\n"
-                                  f"(see `{self.prog} --help`)\n")
+        message = message.strip().rstrip(".")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} "
+                                  f"(see `{self.prog} --help`).\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,20 +54,22 @@ def _is_user_error(error: Exception) -> bool:
     from tritherm.firmware.transport import DeviceError
     from tritherm.sim.verify.rtl import CocotbFailure
     user_errors = (UserError, ValueError, toolchain.ToolMissing, CocotbFailure, BuildError,
-                   DeviceError, FileNotFoundError, PermissionError, IsADirectoryError)
-    return isinstance(error, user_errors)
+                   DeviceError)
+    # A file the system refuses (missing, a directory, no permission, no space left): the
+    # user's to fix, said in one sentence.
+    return isinstance(error, user_errors) or (isinstance(error, OSError)
+                                              and bool(error.strerror))
 
 
 def _sentence_text(text: str) -> str:
-    text = text.strip()
+    text = " ".join(text.split())           # one line, whatever the message held
     return text if text.endswith(".") else text + "."
 
 
 def _sentence(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
-    if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)) \
-            and error.filename:
-        text = f"{error.strerror.lower()}: {error.filename}"
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror.lower() + (f": {error.filename}" if error.filename else "")
     return _sentence_text(text)
 
 

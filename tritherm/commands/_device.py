@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tritherm.errors import UserError
@@ -17,20 +18,35 @@ def add_device_options(parser, required: bool = False) -> None:
 
 
 def no_port_without_board(args) -> None:
-    if getattr(args, "port", None) or getattr(args, "board", None):
+    if getattr(args, "port", None) is not None or getattr(args, "board", None) is not None:
         raise UserError("--port and --board go with --backend board")
+
+
+def device_board(args):
+    """Check --port and --board without opening anything: the Board of --board (None
+    without it)."""
+    port = getattr(args, "port", None)
+    if port is None:
+        raise UserError("--backend board needs --port: the board's serial port (such as "
+                        "/dev/ttyUSB1), or sim for the simulated SoC")
+    if not port.strip():
+        raise UserError("--port is empty: give the board's serial port (such as "
+                        "/dev/ttyUSB1), or sim for the simulated SoC")
+    if port != "sim" and os.path.isdir(port):
+        raise UserError(f"--port {port} is a directory, not a serial port (such as "
+                        f"/dev/ttyUSB1)")
+    if getattr(args, "board", None) is None:
+        return None
+    from tritherm.boards.catalog import get_board
+    return get_board(args.board)
 
 
 def open_device(args):
     """The device on --port (a serial port, or sim), checked against --board's SoC."""
     from tritherm.firmware.device import open_device
-    if not getattr(args, "port", None):
-        raise UserError("--backend board needs --port: the board's serial port (such as "
-                        "/dev/ttyUSB1), or sim for the simulated SoC")
+    board = device_board(args)
     config, what = None, "the SoC expected"
-    if getattr(args, "board", None):
-        from tritherm.boards.catalog import get_board
-        board = get_board(args.board)
+    if board is not None:
         config, what = board.soc, f"the {board.name} SoC"
     return open_device(args.port, config, what=what,
                        progress=lambda text: print(f"{text} ...", file=sys.stderr, flush=True))

@@ -5,22 +5,40 @@ from __future__ import annotations
 from tritherm.errors import UserError
 
 
-def parse_count(text, what="count", required=True):
+def parse_count(text, what="count", required=True, high=None, why=""):
+    """A whole number >= 1 (``10**9`` is welcome), at most `high` if given (`why` says
+    why, in a parenthesis); None if `text` is None and not `required`."""
     if text is None:
         if required:
-            raise UserError(f"--{what} is required (only --format raw may run without it)")
+            raise UserError(f"--{what} is required")
         return None
     try:
         if isinstance(text, str):
-            base, _, power = text.replace("_", "").partition("**")   # 10**9 is welcome
-            value = int(base, 0) ** int(power, 0) if power else int(base, 0)
+            base, star, power = text.replace("_", "").partition("**")   # 10**9 is welcome
+            if star and (not power.strip().isdigit() or int(power) > 64):
+                raise ValueError
+            value = int(base, 0) ** int(power) if star else int(base, 0)
         else:
             value = int(text)
     except ValueError:
         raise UserError(f"--{what} must be a whole number, got {text!r}") from None
     if value <= 0:
         raise UserError(f"--{what} must be at least 1, got {value}")
+    if high is not None and value > high:
+        raise UserError(f"--{what} must be at most {high}{f' ({why})' if why else ''}, "
+                        f"got {value}")
     return value
+
+
+def option_names(text: str, names: dict[str, str]) -> str:
+    """`text` (a message from a library) with its parameter names replaced by the options
+    the user typed: ``{"max_k": "--max-k"}`` turns "max_k must be ..." into "--max-k must
+    be ..." and "cells=4" into "--cells 4"."""
+    import re
+    for name, option in names.items():
+        text = re.sub(rf"^{re.escape(name)}\b", option, text)
+        text = re.sub(rf"\b{re.escape(name)}=", f"{option} ", text)
+    return text
 
 
 def parse_hex_word(text: str, what: str) -> int:

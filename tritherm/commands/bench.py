@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from tritherm.commands._files import writable
+from tritherm.commands._files import output_path, staged_outputs
 from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import UserError
+
+#: Samples per mode `tritherm bench coupler-stats` takes: its statistics need at least
+#: MIN; every sample is kept in memory (with the float chain beside it) up to MAX.
+MIN_STATS_SAMPLES = 100
+MAX_STATS_SAMPLES = 2 ** 22
 
 
 def run(args) -> int:
     if args.core == "coupler-stats":
         return _bench_coupler_stats(args)
-    if args.samples or args.backend or args.plot or args.seed:
-        raise UserError("--samples, --backend, --plot and --seed apply to coupler-stats only")
+    given = [option for option, value in (("--samples", args.samples),
+                                          ("--backend", args.backend), ("--plot", args.plot),
+                                          ("--seed", args.seed)) if value is not None]
+    if given:
+        raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
+                        f"`tritherm bench coupler-stats` only (--samples, --backend, --plot, "
+                        f"--seed)")
     families = tuple(args.family) if args.family else ("ice40", "ecp5")
     out = _say(args)
     if args.core == "coupler":
         from tritherm.bench import COUPLER_CELLS, bench_coupler
+        from tritherm.formats import COUPLER_MAX_CELLS
         try:
-            cells = tuple(int(c) for c in args.cells.split(",")) if args.cells else COUPLER_CELLS
+            cells = (COUPLER_CELLS if args.cells is None else
+                     tuple(int(c, 10) for c in args.cells.split(",")))
         except ValueError:
             raise UserError(f"--cells takes cell counts such as 8,16,64, got {args.cells!r}") \
                 from None
+        if not all(2 <= c <= COUPLER_MAX_CELLS for c in cells):
+            raise UserError(f"--cells takes whole numbers from 2 to {COUPLER_MAX_CELLS}, got "
+                            f"{args.cells!r}")
         rows, accuracy = bench_coupler(families=families, cells=cells, quick=bool(args.quick),
                                        accuracy=not args.no_accuracy, out=out)
         return _json_rows(args, rows, accuracy)
-    if args.cells or args.no_accuracy:
+    if args.cells is not None or args.no_accuracy:
         raise UserError("--cells and --no-accuracy apply to `tritherm bench coupler` only")
     if args.core == "noise":
         from tritherm.bench import bench_noise
@@ -70,16 +84,18 @@ def _row(row) -> dict:
 
 def _bench_coupler_stats(args) -> int:
     from tritherm.sim import coupler_stats as stats
-    if args.family or args.quick or args.cells or args.no_accuracy:
+    if args.family or args.quick or args.cells is not None or args.no_accuracy:
         raise UserError("--family, --quick, --cells and --no-accuracy do not apply to "
                         "coupler-stats (it takes --samples, --backend, --plot, --seed)")
-    samples = parse_count(args.samples, "samples") if args.samples else stats.DEFAULT_SAMPLES
-    seed = parse_seed(args.seed) if args.seed else 1
+    plot = output_path("coupler-stats.png" if args.plot is None else args.plot, "--plot file",
+                       (".png",))
+    samples = (stats.DEFAULT_SAMPLES if args.samples is None else
+               parse_count(args.samples, "samples", high=MAX_STATS_SAMPLES,
+                           why="every sample is kept in memory"))
+    if samples < MIN_STATS_SAMPLES:
+        raise UserError(f"--samples must be at least {MIN_STATS_SAMPLES}, got {samples}")
+    seed = parse_seed(args.seed) if args.seed is not None else 1
     backend = args.backend or "rtl"
-    plot = Path(args.plot or "coupler-stats.png")
-    if plot.suffix.lower() != ".png":
-        raise UserError(f"--plot must name a .png file, got {plot}")
-    writable(plot, "plot file")
     say = _say(args)
     say(f"coupler statistics: {stats.CELLS} cells, cond(A) = {stats.CONDITION:g}, "
           f"{samples} samples per mode on {backend}, seed {seed}", flush=True)
@@ -109,10 +125,10 @@ def _bench_coupler_stats(args) -> int:
             passed &= ok
             say(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
     try:
-        stats.plot(results, plot)
+        with staged_outputs(plot, what="--plot file") as (staged,):
+            stats.plot(results, staged)
         say(f"\nplot written to {plot}")
     except stats.MatplotlibMissing as error:
-        plot.unlink(missing_ok=True)
         say(f"\n{error}.")
     say("verdict: " + ("the samples follow both references within their standard errors"
                        if passed else "FAIL (see above)"))

@@ -3,9 +3,12 @@ timing table (exit status 1 when timing is not met)."""
 
 from __future__ import annotations
 
+import math
 import sys
 
+from tritherm.commands._files import output_directory
 from tritherm.commands._output import add_json_option, print_json
+from tritherm.commands._values import option_names
 from tritherm.errors import UserError
 
 BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
@@ -13,6 +16,10 @@ BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
 
 def run(args) -> int:
     from tritherm.boards.catalog import get_board
+    if args.build_dir is not None:
+        output_directory(args.build_dir, "--build-dir")
+    if args.clock_mhz is not None and not 0 < args.clock_mhz < math.inf:
+        raise UserError(f"--clock-mhz must be a positive number of MHz, got {args.clock_mhz}")
     if args.target is None:
         return _build_soc(args)
     if args.design is not None:
@@ -65,8 +72,12 @@ def _array_shape(default, args):
 
     def given(value, fallback):
         return fallback if value is None else value
-    return TernaryArrayShape(given(args.lanes, default.lanes), given(args.inputs, default.inputs),
-                             given(args.max_k, default.max_k))
+    try:
+        return TernaryArrayShape(given(args.lanes, default.lanes),
+                                 given(args.inputs, default.inputs),
+                                 given(args.max_k, default.max_k))
+    except ValueError as error:
+        raise UserError(option_names(str(error), _OPTIONS)) from None
 
 
 def _soc_options(args) -> bool:
@@ -78,10 +89,20 @@ def _build_soc(args) -> int:
     from tritherm.boards.build import build_soc
     from tritherm.boards.catalog import get_board
     from tritherm.boards.soc_top import SOC_DESIGNS
-    design = args.design or "soc"
+    design = "soc" if args.design is None else args.design
     if design not in SOC_DESIGNS:
         raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
+    if design == "echo" and (_array_options(args) or any(
+            getattr(args, name) is not None for name in ("cells", "multipliers", "shaper"))):
+        raise UserError("the echo design has no array or coupler: --lanes, --inputs, "
+                        "--max-k, --cells, --multipliers and --shaper size the SoC (--design "
+                        "soc); only --clock-mhz applies to it")
     board = get_board(args.board)
+    if args.clock_mhz is not None:
+        try:
+            board.pll_for(args.clock_mhz * 1e6)
+        except ValueError as error:
+            raise UserError(f"--clock-mhz {args.clock_mhz:g}: {error}") from None
     report = build_soc(board, design, build_dir=args.build_dir,
                        config=_soc_config(board.soc, args), progress=_say(args))
     return _finish(report, board, args)
@@ -98,7 +119,15 @@ def _soc_config(board_config, args):
             changes[name] = getattr(args, name)
     if args.clock_mhz is not None:
         changes["clock_hz"] = args.clock_mhz * 1e6
-    return board_config.with_(**changes) if changes else None
+    try:
+        return board_config.with_(**changes) if changes else None
+    except ValueError as error:
+        raise UserError(option_names(str(error), _OPTIONS)) from None
+
+
+#: The options that set each size, for messages.
+_OPTIONS = {"lanes": "--lanes", "inputs": "--inputs", "max_k": "--max-k", "cells": "--cells",
+            "multipliers": "--multipliers", "shaper": "--shaper"}
 
 
 def register(sub) -> None:

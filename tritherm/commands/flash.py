@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from tritherm.errors import UserError
+
 
 def run(args) -> int:
     from tritherm.boards.build import program_board
+    from tritherm.boards.catalog import get_board
+    board = get_board(args.board)
+    if args.bitstream is not None:
+        bitstream = Path(args.bitstream)
+        if not args.bitstream:
+            raise UserError("the --bitstream path is empty")
+        if bitstream.is_dir():
+            raise UserError(f"--bitstream {args.bitstream} is a directory, not a "
+                            f"{board.bitstream_suffix} bitstream")
+        if not bitstream.exists():
+            raise UserError(f"bitstream {args.bitstream} does not exist")
     flash = True if args.flash else False if args.sram else None
     command = program_board(args.board, args.bitstream, flash)
     print(f"loaded: {' '.join(command)}")

@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
-
 from tritherm.commands._device import (
     add_device_options,
     no_port_without_board,
     open_device,
 )
-from tritherm.commands._files import linalg_inputs, output_path, save_array
+from tritherm.commands._files import (
+    check_linalg_problem,
+    linalg_inputs,
+    output_path,
+    save_array,
+)
 from tritherm.commands._output import add_json_option, print_json, step_progress
 from tritherm.errors import UserError
 
 
 def run(args) -> int:
-    samples, seed, A, b = linalg_inputs(args)
-    if args.op == "solve" and b is None:
+    from tritherm.sim.linalg import RTL_MAX_SAMPLES
+    if args.op == "solve" and args.rhs is None:
         raise UserError("solve needs --rhs b.npy or b.csv")
-    if args.op == "inv" and b is not None:
+    if args.op == "inv" and args.rhs is not None:
         raise UserError("inv takes no --rhs")
-    out = output_path(args.out, "--out file", (".npy", ".csv")) if args.out is not None else None
     if args.backend != "board":
         no_port_without_board(args)
+    out = output_path(args.out, "--out file", (".npy", ".csv")) if args.out is not None else None
+    samples, seed, A, b = linalg_inputs(args)
+    if args.backend == "rtl" and samples > RTL_MAX_SAMPLES:
+        raise UserError(f"--samples must be at most {RTL_MAX_SAMPLES} with --backend rtl (it "
+                        f"simulates every clock cycle; --backend golden gives the same "
+                        f"samples), got {samples}")
+    check_linalg_problem(args, A, b, _KINDS[args.op], seed, samples)
+    if args.backend != "board":
         return _linalg(args, A, b, samples, seed, None, out)
     with open_device(args) as device:
         return _linalg(args, A, b, samples, seed, device, out)
+
+
+_KINDS = {"inv": "inverse", "solve": "solve", "sample": "sample"}
 
 
 def _linalg(args, A, b, samples, seed, device, out) -> int:

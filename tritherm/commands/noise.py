@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tritherm.commands._files import atomic_output, output_path
 from tritherm.commands._values import (
     parse_count,
     parse_hex_pair,
@@ -71,7 +72,9 @@ def _noise_chunks(args):
         if args.key is None:
             raise UserError("--uniform needs --key K0:K1 (two hex words)")
         key0, key1 = parse_hex_pair(args.key, "--key")
-        c0, c1 = parse_hex_pair(args.counter or "0:0", "--counter")
+        c0, c1 = parse_hex_pair("0:0" if args.counter is None else args.counter, "--counter")
+        if args.count is None:
+            raise UserError("--count is required with --uniform: the number of blocks")
         count = parse_count(args.count)
         chunks = counter_chunks(key0, key1, c0 | c1 << 32, count, rounds)
     else:
@@ -86,9 +89,16 @@ def _noise_chunks(args):
             if args.shaper is not None:
                 raise UserError(f"--format {fmt} writes the uniform words; --shaper applies "
                                 "to --format int and float")
-            count = parse_count(args.count, required=fmt == "hex")
+            if args.count is None and (fmt == "hex" or args.out is not None):
+                raise UserError(f"--count is required with --format {fmt}"
+                                f"{' --out' if fmt == 'raw' else ''} (only --format raw to "
+                                f"stdout may run without it, until the reader stops)")
+            count = parse_count(args.count, required=False)
             chunks = uniform_chunks(seed, streams, count, rounds)
         else:
+            if args.count is None:
+                raise UserError(f"--count is required with --format {fmt}: the number of "
+                                f"steps (only --format raw to stdout may run without it)")
             chunks = gaussian_chunks(seed, streams, parse_count(args.count), shaper, rounds)
     if fmt == "raw":
         return (chunk.astype("<u4").tobytes() for chunk in chunks)
@@ -97,13 +107,14 @@ def _noise_chunks(args):
 
 def run(args) -> int:
     import os
+    out = output_path(args.out, "--out file", None) if args.out is not None else None
     chunks = _noise_chunks(args)
     first = next(chunks, b"")       # every value is checked before a file is created
-    if args.out:
-        with open(args.out, "wb") as out:
-            out.write(first)
+    if out is not None:
+        with atomic_output(out, "--out file") as handle:   # complete, or absent
+            handle.write(first)
             for chunk in chunks:
-                out.write(chunk)
+                handle.write(chunk)
         return 0
     stdout = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 from tritherm.commands._output import add_json_option, print_json, table
-from tritherm.progress import enabled, items, stage
 from tritherm.commands._values import (
     parse_count,
     parse_rounds,
@@ -13,6 +12,7 @@ from tritherm.commands._values import (
     parse_streams,
 )
 from tritherm.errors import UserError
+from tritherm.progress import enabled, items, stage
 
 
 def run(args) -> int:
@@ -28,10 +28,18 @@ def _progress(line: str) -> None:
 
 
 def _noise_test_gaussian(args) -> int:
-    n = parse_count(args.samples if args.samples is not None else "1000000", "samples")
+    ignored = [option for option, value in (("--quick", args.quick), ("--full", args.full),
+                                            ("--test", args.test),
+                                            ("--psamples", args.psamples)) if value]
+    if ignored:
+        raise UserError(f"{', '.join(ignored)} {'are' if len(ignored) > 1 else 'is'} "
+                        f"dieharder's; --gaussian takes --samples, --streams, --seed, --rounds")
+    streams = parse_streams(args.streams if args.streams is not None else "8", low=2, high=1024)
+    n = parse_count(args.samples if args.samples is not None else "1000000", "samples",
+                    high=MAX_GAUSSIAN_VALUES // streams,
+                    why=f"for {streams} streams: every sample is kept in memory")
     if n < 100:
         raise UserError(f"--samples must be at least 100, got {n}")
-    streams = parse_streams(args.streams if args.streams is not None else "8", low=2, high=1024)
     return gaussian_battery_report(parse_seed(args.seed), n, streams, parse_rounds(args.rounds),
                                    as_json=args.json)
 
@@ -93,6 +101,11 @@ def _noise_test_dieharder(args) -> int:
     from tritherm.sim.noise_stats import QUICK_TESTS, DieharderMissing, run_dieharder
     if args.quick and args.full:
         raise UserError("choose one of --quick and --full")
+    if args.test and (args.quick or args.full):
+        raise UserError(f"--test chooses the tests itself; leave out "
+                        f"{'--quick' if args.quick else '--full'}")
+    if args.samples is not None:
+        raise UserError("--samples is for --gaussian; dieharder takes --psamples")
     seed = parse_seed(args.seed)
     streams = parse_streams(args.streams if args.streams is not None else "1")
     psamples = parse_count(args.psamples, "psamples", required=False)
@@ -142,10 +155,16 @@ def _test_number(text: str) -> int:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise UserError(f"--test takes a dieharder test number (see `dieharder -l`), "
-                        f"got {text!r}")
+    if value not in DIEHARDER_TESTS:
+        raise UserError(f"--test takes a dieharder test number (0-17, 100-102, 200-209; see "
+                        f"`dieharder -l`), got {text!r}")
     return value
+
+
+#: The test numbers of dieharder 3.31 (`dieharder -l`).
+DIEHARDER_TESTS = frozenset([*range(18), *range(100, 103), *range(200, 210)])
+#: Most samples x streams the Gaussian battery keeps in memory (int64, and copies).
+MAX_GAUSSIAN_VALUES = 2 ** 27
 
 
 def register(sub) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from tritherm.commands._device import add_device_options, open_device
-from tritherm.commands._files import linalg_inputs
+from tritherm.commands._device import add_device_options, device_board, open_device
+from tritherm.commands._files import (
+    check_linalg_problem,
+    linalg_inputs,
+    output_path,
+    save_array,
+)
 from tritherm.commands._output import add_json_option, print_json, step_progress, table
-from tritherm.commands._ternary_io import matvec_on_device, ternary_inputs
+from tritherm.commands._ternary_io import matvec_on_device, ternary_inputs, ternary_out
 from tritherm.commands._values import parse_count, parse_seed
-from tritherm.errors import UserError
 
 RUN_HELP = """\
 Drive a tritherm SoC: a board over its USB-UART (--port /dev/ttyUSB1), or the same SoC
@@ -32,8 +35,35 @@ Examples:
 def run(args) -> int:
     actions = {"identify": _run_identify, "flags": _run_flags, "noise": _run_noise,
                "matvec": _run_matvec, "sample": _run_sample}
+    # Everything the action takes is checked before the device is opened (opening --port
+    # sim builds the simulated SoC first).
+    device_board(args)
+    inputs = {"noise": _noise_inputs, "matvec": _matvec_inputs,
+              "sample": _sample_inputs}.get(args.action, lambda args: ())(args)
     with open_device(args) as device:
-        return actions[args.action](device, args)
+        return actions[args.action](device, args, *inputs)
+
+
+#: Most beats `run noise` reads (each a sample per cell, printed as a line).
+MAX_BEATS = 2 ** 20
+
+
+def _noise_inputs(args):
+    beats = parse_count(args.beats, "beats", high=MAX_BEATS,
+                        why="for more noise use `tritherm noise`, the same generator")
+    return beats, None if args.seed is None else parse_seed(args.seed)
+
+
+def _matvec_inputs(args):
+    out = ternary_out(args)
+    return (out, *ternary_inputs(args))
+
+
+def _sample_inputs(args):
+    out = output_path(args.out, "--out file", (".npy",)) if args.out is not None else None
+    samples, seed, A, b = linalg_inputs(args)
+    check_linalg_problem(args, A, b, "sample", seed, samples)
+    return out, samples, seed, A, b
 
 
 def _run_identify(device, args) -> int:
@@ -69,17 +99,16 @@ def _run_flags(device, args) -> int:
     return 0
 
 
-def _run_noise(device, args) -> int:
+def _run_noise(device, args, beats, seed) -> int:
     from tritherm.formats import (
         COUPLER_REG_SEED,
         COUPLER_REGION_SCALAR,
         NOISE_FORMAT,
         coupler_address,
     )
-    beats = parse_count(args.beats, "beats")
-    if args.seed is not None:
+    if seed is not None:
         device.configure_coupler([(coupler_address(COUPLER_REGION_SCALAR, COUPLER_REG_SEED),
-                                   parse_seed(args.seed))])
+                                   seed)])
     values = device.noise(beats)
     for row in values:
         print(" ".join(f"{v:6d}" for v in row))
@@ -90,23 +119,19 @@ def _run_noise(device, args) -> int:
     return 0
 
 
-def _run_matvec(device, args) -> int:
-    weights, activations = ternary_inputs(args)
-    return matvec_on_device(device, weights, activations, args)
+def _run_matvec(device, args, out, weights, activations) -> int:
+    return matvec_on_device(device, weights, activations, args, out)
 
 
-def _run_sample(device, args) -> int:
+def _run_sample(device, args, out, samples, seed, A, b) -> int:
     import numpy as np
 
     from tritherm.sim import linalg
-    samples, seed, A, b = linalg_inputs(args)
-    if args.out and Path(args.out).suffix.lower() != ".npy":
-        raise UserError(f"--out must name a .npy file, got {args.out}")
     result = linalg.sample(A, samples, b, backend="board", device=device, seed=seed,
                            progress=step_progress("sample"))
     golden = linalg.sample(A, samples, b, backend="golden", seed=seed)
-    if args.out:
-        np.save(args.out, result.estimate)
+    if out is not None:
+        save_array(out, result.estimate, "--out file")
     raw = result.raw
     with np.printoptions(precision=4, suppress=True, linewidth=120):
         print(f"{samples} draws of N(A^-1 b, A^-1) from {device.transport.description} "

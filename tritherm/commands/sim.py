@@ -2,41 +2,68 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tritherm.commands._device import (
     add_device_options,
     no_port_without_board,
     open_device,
 )
-from tritherm.commands._files import load_array, writable
+from tritherm.commands._files import (
+    load_array,
+    matrix_errors,
+    output_path,
+    staged_outputs,
+)
+from tritherm.commands._output import waveform_hint
 from tritherm.commands._ternary_io import (
     add_shape_options,
     array_shape,
     matrix_report,
     matvec_on_device,
+    shape_options_given,
     ternary_inputs,
+    ternary_out,
 )
 from tritherm.commands._values import parse_count, parse_seed
-from tritherm.commands._output import waveform_hint
 from tritherm.errors import UserError
 
 
 def cmd_sim_ternary(args) -> int:
     from tritherm.sim.verify.ternary_driver import run_matrix
+    if args.backend == "board":
+        ignored = shape_options_given(args) + [option for option, value in (
+            ("--simulator", args.simulator), ("--vcd", args.vcd)) if value is not None]
+        if ignored:
+            raise UserError(f"{', '.join(ignored)} {'go' if len(ignored) > 1 else 'goes'} "
+                            f"with --backend sim (a board has its own array, and leaves no "
+                            f"waveform)")
+    else:
+        no_port_without_board(args)
+    out = ternary_out(args)
+    vcd = vcd_path(args.vcd) if args.vcd is not None else None
+    if vcd is not None and vcd.parent.resolve() == out.parent.resolve() and vcd.name == out.name:
+        raise UserError("--vcd and --out name the same file")
     weights, activations = ternary_inputs(args)
     if args.backend == "board":
-        if args.vcd:
-            raise UserError("--vcd needs --backend sim (a board leaves no waveform)")
         with open_device(args) as device:
-            return matvec_on_device(device, weights, activations, args)
-    no_port_without_board(args)
+            return matvec_on_device(device, weights, activations, args, out)
     shape = array_shape(args)
+    simulator = args.simulator or "amaranth"
     print(f"simulating {weights.shape[0]}x{weights.shape[1]} ternary weights x "
-          f"{activations.shape} int8 activations on {args.simulator}, array {shape}",
+          f"{activations.shape} int8 activations on {simulator}, array {shape}",
           flush=True)
-    run = run_matrix(weights, activations, shape, args.simulator, vcd=args.vcd)
-    return matrix_report(run, args)
+    if vcd is None:
+        run = run_matrix(weights, activations, shape, simulator)
+        return matrix_report(run, args, out)
+    with staged_outputs(vcd, what="VCD file") as (staged,):
+        run = run_matrix(weights, activations, shape, simulator, vcd=staged)
+    return matrix_report(run, args, out)
+
+
+def vcd_path(text: str):
+    """--vcd, checked before any work: a .vcd file that can be written."""
+    if not text.lower().endswith(".vcd"):
+        raise UserError(f"--vcd must name a .vcd file, got {text!r}")
+    return output_path(text, "VCD file", (".vcd",))
 
 
 def cmd_sim_coupler(args) -> int:
@@ -52,10 +79,10 @@ def cmd_sim_coupler(args) -> int:
         run_with_waves,
     )
     from tritherm.sim.verify.coupler_vectors import random_spd
-    steps = parse_count(args.steps, "steps")
-    if steps > MAX_STEPS:
-        raise UserError(f"--steps must be at most {MAX_STEPS} (the waveform holds every "
-                        f"signal of every cycle), got {steps}")
+    vcd = vcd_path(args.vcd)
+    golden = output_path(str(golden_vcd_path(vcd)), "golden VCD file", (".vcd",))
+    steps = parse_count(args.steps, "steps", high=MAX_STEPS,
+                        why="the waveform holds every signal of every cycle")
     seed = parse_seed(args.seed)
     cells = parse_count(args.cells, "cells", required=False)
     if args.matrix:
@@ -69,22 +96,23 @@ def cmd_sim_coupler(args) -> int:
     elif cells is None:
         raise UserError("give the number of cells (--cells N) or a matrix (--matrix A.npy)")
     if not 2 <= cells <= COUPLER_MAX_CELLS:
-        raise UserError(f"cells must be an integer in [2, {COUPLER_MAX_CELLS}], got {cells}")
+        raise UserError(f"cells must be an integer in [2, {COUPLER_MAX_CELLS}], got {cells}"
+                        + (f" (the matrix in {args.matrix} is {cells} x {cells})"
+                           if args.matrix else ""))
     multipliers = parse_count(args.multipliers, "multipliers", required=False) \
         or math.gcd(cells, 4)
+    if multipliers & (multipliers - 1) or cells % multipliers:
+        raise UserError(f"--multipliers must be a power of two that divides the {cells} "
+                        f"cells, got {multipliers}")
     if not args.matrix:
         A = random_spd(np.random.default_rng(seed), cells, 10.0, 1.0)
-    vcd = Path(args.vcd)
-    if vcd.suffix.lower() != ".vcd":
-        raise UserError(f"--vcd must name a .vcd file, got {args.vcd}")
-    golden = golden_vcd_path(vcd)
-    writable(vcd, "VCD file")
-    writable(golden, "golden VCD file")
-    program = coupler_plan(A, args.mode, seed, thin=1).program
+    with matrix_errors(args.matrix or "the random matrix"):
+        program = coupler_plan(A, args.mode, seed, thin=1).program
     print(f"coupler: {cells} cells, {multipliers} multipliers, {args.mode}, {steps} steps on "
           f"{args.simulator}, seed {seed}" + ("" if args.matrix else
                                               " (random A, condition number 10)"), flush=True)
-    run = run_with_waves(program, steps, multipliers, args.simulator, vcd)
+    with staged_outputs(vcd, golden, what="VCD file") as (staged, _):
+        run = run_with_waves(program, steps, multipliers, args.simulator, staged)
     print(f"RTL waveform: {vcd}\ngolden model: {golden} (scope golden, timescale "
           f"{run.timescale}, {len(run.golden)} samples at the times the RTL offered them)")
     print(waveform_hint(f"{vcd} {golden}"))
@@ -110,7 +138,7 @@ def register(sub) -> None:
     q.add_argument("--weights", required=True, help="N x K .npy of values in {-1, 0, 1}")
     q.add_argument("--activations", required=True, help="K or B x K .npy of int8 values")
     q.add_argument("--simulator", choices=["amaranth", "icarus", "verilator"],
-                   default="amaranth")
+                   help="with --backend sim (default amaranth)")
     q.add_argument("--vcd", help="write the array's waveform to this VCD file")
     q.add_argument("--out", required=True, help=".npy file for the int32 results")
     add_shape_options(q)
