@@ -134,7 +134,8 @@ def test_bad_values_get_one_sentence(capsys, tmp_path, argv, message):
 
 # --- noise-test -------------------------------------------------------------------------------
 
-def test_gaussian_table_passes_threefry_and_fails_the_lfsr(capsys):
+def test_gaussian_table_passes_threefry_and_fails_the_lfsr(capsys, monkeypatch):
+    monkeypatch.setenv("TRITHERM_PROGRESS", "1")     # stage lines as on a terminal
     rc, text, err = run(capsys, "noise-test", "--gaussian", "--samples", 20000, "--seed", SEED)
     assert rc == 0, text
     rows = [line.split() for line in text.splitlines()]
@@ -152,6 +153,12 @@ def test_gaussian_table_passes_threefry_and_fails_the_lfsr(capsys):
                        for line in text.splitlines()), (source, statistic)
     assert "4/sqrt(n) = 2.83e-02" in text
     assert err.count("noise-test:") == 9             # a progress line per stage
+
+
+def test_progress_is_quiet_when_stderr_is_not_a_terminal(capsys, monkeypatch):
+    monkeypatch.delenv("TRITHERM_PROGRESS", raising=False)
+    rc, text, err = run(capsys, "noise-test", "--gaussian", "--samples", 200, "--seed", SEED)
+    assert rc == 0 and err == ""
     assert "independence: PASS for the counter-based streams; lfsr-clt: FAIL" in text
 
 

@@ -51,7 +51,7 @@ def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int,
     import dataclasses
 
     from tritherm.sim.noise_stats import gaussian_battery
-    with stage(f"noise-test: Gaussian statistics of {streams} x {n} samples per source"):
+    with stage(f"Gaussian statistics of {streams} x {n} samples per source"):
         reports = gaussian_battery(seed, n, streams, rounds=rounds, progress=_progress)
     threefry_ok = all(r.independent for r in reports if not r.source.startswith("lfsr"))
     if as_json:
