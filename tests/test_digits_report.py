@@ -65,7 +65,7 @@ def test_plot_confusion_writes_a_png(tmp_path, shipped, split):
     plot_confusion(path, confusion_matrix(labels, predictions), images, labels, predictions)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["confusion.png"]
-    with pytest.raises(UserError, match="output directory .* does not exist"):
+    with pytest.raises(UserError, match="the directory .* does not exist"):
         plot_confusion(tmp_path / "no" / "c.png", confusion_matrix(labels, labels), images,
                        labels, labels)
 
@@ -87,10 +87,13 @@ def test_float_baseline(rng, split):
 
 
 def test_train_and_save_refuses_a_bad_output_before_training(tmp_path):
-    with pytest.raises(UserError, match="output directory .* does not exist"):
+    with pytest.raises(UserError, match="the directory .* does not exist"):
         train_and_save(1, out=tmp_path / "missing" / "m.npz")
+    (tmp_path / "d.npz").mkdir()
     with pytest.raises(UserError, match="is a directory"):
-        train_and_save(1, out=tmp_path)
+        train_and_save(1, out=tmp_path / "d.npz")
+    with pytest.raises(UserError, match="must be a .npz file"):
+        train_and_save(1, out=tmp_path / "m.txt")
     with pytest.raises(UserError, match="epochs must be a positive integer, got 0"):
         train_and_save(1, epochs=0, out=tmp_path / "m.npz")
     assert not any(tmp_path.iterdir())

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
-from tritherm.errors import UserError
 from tritherm.sim.golden import pack_base3, ternary_matmul, unpack_base3
 
+from tritherm.errors import UserError
+from tritherm.files import write_bytes
+
 from .data import check_images
-from .files import write_atomically
 from .model import INPUT_FULL_SCALE, INPUT_SCALE, TernaryMLP, quantize_weights
 
 __all__ = ["MULTIPLIER_BITS", "MAX_SHIFT", "INPUT_MULTIPLIER", "INPUT_SHIFT", "FORMAT",
@@ -271,7 +271,7 @@ def save_model(network: IntegerNetwork, path) -> None:
     for key, kind in _METADATA_KEYS.items():
         if key in network.metadata:
             arrays[key] = np.array(kind(network.metadata[key]))
-    write_atomically(path, _npz_bytes(arrays))
+    write_bytes(Path(path), _npz_bytes(arrays), "model file")
 
 
 def _npz_bytes(arrays: dict) -> bytes:

@@ -10,9 +10,9 @@ from typing import Callable
 import numpy as np
 
 from tritherm.errors import UserError
+from tritherm.files import output_path
 
 from .data import load_split
-from .files import check_output
 from .integer import IntegerNetwork, default_model_path, export, save_model
 from .model import EpochReport, TrainConfig, train
 
@@ -77,7 +77,7 @@ def train_and_save(seed: int = 1, epochs: int = EPOCHS, out=None,
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise UserError(f"epochs must be a positive integer, got {epochs!r}")
-    out = check_output(default_model_path() if out is None else out)
+    out = output_path(str(default_model_path() if out is None else out), "model file", (".npz",))
     config = replace(config or TrainConfig(), epochs=epochs)
     data = load_split()
     x_train, y_train, x_test, y_test = data

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tritherm.errors import UserError
+from tritherm.files import output_path, write_bytes
 from tritherm.formats import TRITS_PER_BYTE
 
 from .data import CLASSES, check_images, check_labels
-from .files import check_output, write_atomically
 from .integer import IntegerNetwork, Matmul
 
 __all__ = ["Evaluation", "evaluate", "confusion_matrix", "plot_confusion", "MemoryRow",
@@ -73,7 +73,7 @@ def plot_confusion(path, confusion, images, y_true, y_pred, title: str | None = 
         from matplotlib.figure import Figure
     except ImportError:
         raise UserError("plotting needs matplotlib: pip install matplotlib") from None
-    path = check_output(path)
+    path = output_path(str(path), "plot file", (".png",))
     confusion = np.asarray(confusion)
     images = np.asarray(images).reshape(-1, 8, 8)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -106,7 +106,7 @@ def plot_confusion(path, confusion, images, y_true, y_pred, title: str | None = 
                 else "no misclassified digits", ha="center", va="top")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    write_atomically(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue(), "plot file")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def table(header, rows) -> str:
     """A plain-text table with a rule under the header (`tritherm.boards.catalog.format_table`)."""
     from tritherm.boards.catalog import format_table

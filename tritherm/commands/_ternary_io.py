@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tritherm.commands._files import load_int_array, output_path, save_array
+from tritherm.commands._files import load_int_array
 from tritherm.commands._output import waveform_hint
 from tritherm.commands._values import option_names
 from tritherm.errors import UserError
+from tritherm.files import output_path, save_array
 
 #: The array's size when --lanes, --inputs and --max-k are not given.
 SHAPE_DEFAULTS = {"lanes": 4, "inputs": 5, "max_k": 80}

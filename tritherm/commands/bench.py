@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from tritherm.commands._files import output_path, staged_outputs
 from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import UserError
+from tritherm.files import output_path, staged_outputs
 
 #: Samples per mode `tritherm bench coupler-stats` takes: its statistics need at least
 #: MIN; every sample is kept in memory (with the float chain beside it) up to MAX.

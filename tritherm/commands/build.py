@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import sys
 
-from tritherm.commands._files import output_directory
 from tritherm.commands._output import add_json_option, print_json
 from tritherm.commands._values import option_names
 from tritherm.errors import UserError
+from tritherm.files import output_directory
 
 BUILD_TARGETS = ("ternary-selftest", "noise-selftest")
 

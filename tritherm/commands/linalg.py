@@ -7,14 +7,10 @@ from tritherm.commands._device import (
     no_port_without_board,
     open_device,
 )
-from tritherm.commands._files import (
-    check_linalg_problem,
-    linalg_inputs,
-    output_path,
-    save_array,
-)
+from tritherm.commands._files import check_linalg_problem, linalg_inputs
 from tritherm.commands._output import add_json_option, print_json, step_progress
 from tritherm.errors import UserError
+from tritherm.files import output_path, save_array
 
 
 def run(args) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tritherm.commands._files import atomic_output, output_path
 from tritherm.commands._values import (
     parse_count,
     parse_hex_pair,
@@ -14,6 +13,7 @@ from tritherm.commands._values import (
     parse_streams,
 )
 from tritherm.errors import UserError
+from tritherm.files import atomic_output, output_path
 
 NOISE_FORMATS = ("raw", "int", "float", "hex")
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 
 from tritherm.commands._device import add_device_options, device_board, open_device
-from tritherm.commands._files import (
-    check_linalg_problem,
-    linalg_inputs,
-    output_path,
-    save_array,
-)
+from tritherm.commands._files import check_linalg_problem, linalg_inputs
 from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._ternary_io import matvec_on_device, ternary_inputs, ternary_out
 from tritherm.commands._values import parse_count, parse_seed
+from tritherm.files import output_path, save_array
 
 RUN_HELP = """\
 Drive a tritherm SoC: a board over its USB-UART (--port /dev/ttyUSB1), or the same SoC

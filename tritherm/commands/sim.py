@@ -7,12 +7,7 @@ from tritherm.commands._device import (
     no_port_without_board,
     open_device,
 )
-from tritherm.commands._files import (
-    load_array,
-    matrix_errors,
-    output_path,
-    staged_outputs,
-)
+from tritherm.commands._files import load_array, matrix_errors
 from tritherm.commands._output import waveform_hint
 from tritherm.commands._ternary_io import (
     add_shape_options,
@@ -25,6 +20,7 @@ from tritherm.commands._ternary_io import (
 )
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import UserError
+from tritherm.files import output_path, staged_outputs
 
 
 def cmd_sim_ternary(args) -> int:

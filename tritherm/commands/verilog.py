@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tritherm.commands._files import atomic_output, output_path
 from tritherm.commands._ternary_io import add_shape_options, array_shape
 from tritherm.errors import UserError
+from tritherm.files import atomic_output, output_path
 
 #: The reserved words of Verilog (IEEE 1364-2005), which cannot name a module.
 VERILOG_KEYWORDS = frozenset([
