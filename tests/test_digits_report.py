@@ -89,14 +89,14 @@ def test_float_baseline(rng, split):
 def test_train_and_save_refuses_a_bad_output_before_training(tmp_path):
     with pytest.raises(UserError, match="the directory .* does not exist"):
         train_and_save(1, out=tmp_path / "missing" / "m.npz")
-    (tmp_path / "d.npz").mkdir()
-    with pytest.raises(UserError, match="is a directory"):
-        train_and_save(1, out=tmp_path / "d.npz")
     with pytest.raises(UserError, match="must be a .npz file"):
         train_and_save(1, out=tmp_path / "m.txt")
     with pytest.raises(UserError, match="epochs must be a positive integer, got 0"):
         train_and_save(1, epochs=0, out=tmp_path / "m.npz")
     assert not any(tmp_path.iterdir())
+    (tmp_path / "d.npz").mkdir()
+    with pytest.raises(UserError, match="is a directory"):
+        train_and_save(1, out=tmp_path / "d.npz")
 
 
 def test_train_and_save_writes_a_loadable_model(tmp_path, rng):
