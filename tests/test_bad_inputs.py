@@ -169,7 +169,7 @@ FILES = {
     "Anonsym": _save("Anonsym.npy", _spd() + np.triu(np.ones((3, 3)), 1)),
     "Aindef": _save("Aindef.npy", np.diag([1.0, -1.0, 2.0])),
     "Azero": _save("Azero.npy", np.zeros((3, 3))),
-    "Abig": _save("Abig.npy", np.eye(65)),
+    "Abig": _save("Abig.npy", np.eye(257)),
     "A1": _save("A1.npy", np.array([[2.0]])),
     "Acond": _save("Acond.npy", np.diag([1.0, 1e-9, 1.0])),
     "Abool": _save("Abool.npy", np.eye(3, dtype=bool)),
@@ -196,6 +196,23 @@ FILES = {
     "vdir": _dir("o/core.v"),
     "pngdir": _dir("o/plot.png"),
     "builddir_file": _text("o/build-here", "a file, not a directory\n"),
+    # digits for `apps digits eval`
+    "img": _save("img.npy", np.tile(np.arange(64) % 17, (3, 1))),
+    "img17": _save("img17.npy", np.full((2, 64), 17)),
+    "imgneg": _save("imgneg.npy", np.full((2, 64), -1)),
+    "imgfrac": _save("imgfrac.npy", np.full((2, 64), 0.5)),
+    "imgnan": _save("imgnan.npy", np.full((2, 64), np.nan)),
+    "imgshape": _save("imgshape.npy", np.zeros((2, 63), dtype=np.int64)),
+    "img8x8": _save("img8x8.npy", np.zeros((2, 8, 8), dtype=np.int64)),
+    "imgempty": _save("imgempty.npy", np.zeros((0, 64), dtype=np.int64)),
+    "imgcomplex": _save("imgcomplex.npy", np.zeros((2, 64), dtype=complex)),
+    "lab": _save("lab.npy", np.array([1, 2, 3])),
+    "lab10": _save("lab10.npy", np.array([1, 10, 3])),
+    "labneg": _save("labneg.npy", np.array([1, -1, 3])),
+    "labshort": _save("labshort.npy", np.array([1, 2])),
+    "lab2d": _save("lab2d.npy", np.array([[1, 2, 3]])),
+    "labfrac": _save("labfrac.npy", np.array([1.5, 2, 3])),
+    "modeljunk": _text("model.npz", "not a model\n"),
 }
 
 
@@ -258,8 +275,13 @@ def install_tripwires(monkeypatch):
     import tritherm.sim.verify.coupler_vcd
     import tritherm.sim.verify.ternary_driver
 
+    import tritherm.apps.digits.integer
+    import tritherm.apps.digits.pipeline
     import tritherm.commands.demo
+    monkeypatch.setattr(tritherm.apps.digits.integer.IntegerNetwork, "forward",
+                        _tripwire("IntegerNetwork.forward"))
     for module, name in [
+        (tritherm.apps.digits.pipeline, "train_and_save"),
         (tritherm.boards.build, "_platform_build"),
         (tritherm.sim.verify.ternary_driver, "run_matrix"),
         (tritherm.sim.verify.coupler_vcd, "run_with_waves"),
@@ -303,6 +325,60 @@ row("boards-extra-argument", ["boards", "icebreaker"], "unrecognized")
 row("boards-unknown-option", ["boards", "--all"], "unrecognized")
 row("apps-no-app", ["apps"], "required")
 row("apps-unknown-app", ["apps", "frobnicate"], "invalid choice")
+
+# apps digits train
+TRAIN = ["apps", "digits", "train", "--out", "{o}/m.npz"]
+row("digits-no-action", ["apps", "digits"], "required")
+row("digits-unknown-action", ["apps", "digits", "fit"], "invalid choice")
+for value, message in [("x", "whole number"), ("-1", "--seed"), ("2**40", "--seed"),
+                       ("", "whole number")]:
+    row(f"digits-train-seed-{value or 'empty'}", swap(TRAIN, "--out", "{o}/m.npz") + ["--seed", value],
+        message, ["{o}/m.npz"])
+for value, message in [("0", "at least 1"), ("-3", "at least 1"), ("ten", "whole number"),
+                       ("1e9", "whole number"), ("10**9", "at most"), ("", "whole number")]:
+    row(f"digits-train-epochs-{value or 'empty'}", TRAIN + ["--epochs", value], message,
+        ["{o}/m.npz"])
+for out, message, name in [("{o}/m.txt", ".npz", "suffix"), ("{o}/missing/m.npz", "does not exist", "nodir"),
+                           ("{txt}/m.npz", "is a file", "through-file"),
+                           ("{o}", ".npz", "dir"), ("", "empty", "empty"),
+                           ("/proc/m.npz", "cannot create", "unwritable")]:
+    row(f"digits-train-out-{name}", swap(TRAIN, "--out", out), message)
+
+# apps digits eval
+EVAL = ["apps", "digits", "eval"]
+for args, message, name in [
+    (["--images", "{img17}"], "17", "image-17"), (["--images", "{imgneg}"], "-1", "image-negative"),
+    (["--images", "{imgfrac}"], "integers", "image-fraction"), (["--images", "{imgnan}"], "integers", "image-nan"),
+    (["--images", "{imgshape}"], "64", "image-63-pixels"), (["--images", "{img8x8}"], "64", "image-8x8"),
+    (["--images", "{imgempty}"], "--images", "image-empty"), (["--images", "{imgcomplex}"], "--images", "image-complex"),
+    (["--images", "{txt}"], "--images", "image-text"), (["--images", "{dir}"], "--images", "image-dir"),
+    (["--images", "{tmp}/none.npy"], "does not exist", "image-missing"), (["--images", "{junk}"], "--images", "image-junk"),
+    (["--images", "{img}", "--labels", "{lab10}"], "10", "labels-10"),
+    (["--images", "{img}", "--labels", "{labneg}"], "-1", "labels-negative"),
+    (["--images", "{img}", "--labels", "{labshort}"], "--labels", "labels-short"),
+    (["--images", "{img}", "--labels", "{lab2d}"], "--labels", "labels-2d"),
+    (["--images", "{img}", "--labels", "{labfrac}"], "integers", "labels-fraction"),
+    (["--labels", "{lab}"], "--labels goes with --images", "labels-alone"),
+    (["--images", "{img}", "--labels", "{tmp}/none.npy"], "does not exist", "labels-missing"),
+    (["--model", "{tmp}/none.npz"], "none.npz", "model-missing"), (["--model", "{modeljunk}"], "model", "model-junk"),
+    (["--model", "{dir}"], "adir", "model-dir"),
+    (["--limit", "0"], "at least 1", "limit-0"), (["--limit", "x"], "whole number", "limit-text"),
+    (["--limit", "-5"], "at least 1", "limit-negative"),
+    (["--backend", "fpga"], "invalid choice", "backend-unknown"),
+    (["--simulator", "icarus"], "--simulator goes with --backend rtl", "simulator-on-golden"),
+    (["--backend", "board", "--simulator", "verilator", "--port", "sim"], "--simulator", "simulator-on-board"),
+    (["--backend", "rtl", "--simulator", "modelsim"], "invalid choice", "simulator-unknown"),
+    (["--port", "sim"], "--backend board", "port-on-golden"), (["--board", "icebreaker"], "--backend board", "board-on-golden"),
+    (["--backend", "board"], "--port", "board-no-port"), (["--backend", "board", "--port", ""], "empty", "board-empty-port"),
+    (["--backend", "board", "--port", "sim", "--board", "nosuch"], "unknown board", "board-unknown"),
+    (["--backend", "board", "--port", "{dir}"], "directory", "board-port-dir"),
+    (["--backend", "rtl", "--port", "sim"], "--backend board", "port-on-rtl"),
+]:
+    row(f"digits-eval-{name}", EVAL + args, message)
+for plot, message, name in [("{o}/c.jpg", ".png", "suffix"), ("{o}/no/c.png", "does not exist", "nodir"),
+                            ("{txt}/c.png", "is a file", "through-file"), ("{pngdir}", "directory", "dir"),
+                            ("", "empty", "empty"), ("/proc/c.png", "cannot create", "unwritable")]:
+    row(f"digits-eval-plot-{name}", EVAL + ["--plot", plot], message)
 row("demo-unknown-option", ["demo", "--quick"], "unrecognized")
 row("demo-extra-argument", ["demo", "now"], "unrecognized")
 row("demo-flag-with-value", ["demo", "--no-build=yes"], "ignored explicit argument")
@@ -461,7 +537,7 @@ row("sim-coupler-unknown-core", ["sim", "noise"], "invalid choice")
 for bad, name in (("0", "zero"), ("-5", "negative"), ("ten", "text"), ("5001", "too-many"),
                   ("2.5", "float"), ("", "empty"), ("10**20", "huge"), ("nan", "nan")):
     row(f"sim-coupler-steps-{name}", swap(SC, "--steps", bad), "--steps", SCOUT)
-for bad, name in (("1", "one"), ("0", "zero"), ("65", "too-many"), ("-8", "negative"),
+for bad, name in (("1", "one"), ("0", "zero"), ("257", "too-many"), ("-8", "negative"),
                   ("eight", "text"), ("8.0", "float")):
     row(f"sim-coupler-cells-{name}", swap(SC, "--cells", bad), "cells", SCOUT)
 for bad, name in (("3", "not-power-of-two"), ("0", "zero"), ("8", "more-than-cells"),
@@ -541,7 +617,7 @@ for option, bad, name in [
     ("--lanes", "0", "zero"), ("--lanes", "-1", "negative"), ("--lanes", "one", "text"),
     ("--lanes", "100000", "huge"), ("--inputs", "0", "zero"), ("--inputs", "1.5", "float"),
     ("--max-k", "0", "zero"), ("--max-k", "-1", "negative"),
-    ("--cells", "1", "one"), ("--cells", "65", "too-many"), ("--cells", "x", "text"),
+    ("--cells", "1", "one"), ("--cells", "257", "too-many"), ("--cells", "x", "text"),
     ("--multipliers", "3", "not-power-of-two"), ("--multipliers", "0", "zero"),
     ("--multipliers", "4", "more-than-cells"),
     ("--shaper", "box", "unknown"), ("--shaper", "", "empty"),
@@ -602,7 +678,7 @@ for option, value in (("--samples", "100"), ("--backend", "golden"), ("--plot", 
     row(f"bench-coupler-with{option}", ["bench", "coupler", option, value], option,
         ("{o}/p.png",))
 for bad, name in (("eight", "text"), ("", "empty"), ("0", "zero"), ("1", "one"),
-                  ("65", "too-many"), ("8,,16", "empty-item"), ("-8", "negative"),
+                  ("257", "too-many"), ("8,,16", "empty-item"), ("-8", "negative"),
                   ("8.5", "float"), ("8;16", "semicolons")):
     row(f"bench-coupler-cells-{name}", ["bench", "coupler", f"--cells={bad}"], "--cells")
 CS = ["bench", "coupler-stats", "--backend", "golden", "--plot", "{o}/plot.png"]

@@ -38,11 +38,13 @@ def flat_ports(component) -> dict[str, Value]:
 
 
 class AmaranthIO:
-    """`CycleIO` over an Amaranth async testbench context (``sim.add_testbench``)."""
+    """`CycleIO` over an Amaranth async testbench context (``sim.add_testbench``);
+    ``cycles`` counts the clock cycles it has ended."""
 
     def __init__(self, ctx, component):
         self._ctx = ctx
         self._ports = flat_ports(component)
+        self.cycles = 0
 
     async def begin_cycle(self):
         pass
@@ -58,6 +60,7 @@ class AmaranthIO:
 
     async def end_cycle(self):
         await self._ctx.tick()
+        self.cycles += 1
 
 
 def pack_fields(values, width: int) -> int:

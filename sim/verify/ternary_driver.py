@@ -21,7 +21,9 @@ from tritherm.formats import TernaryArrayShape
 from ..golden import check_int8, check_ternary, ternary_matmul
 from .ternary_vectors import TernaryJob, Traffic, drive_jobs, shape_to_text
 
-__all__ = ["Tile", "plan_tiles", "run_matrix", "run_jobs_amaranth", "MatrixRun", "SIMULATORS"]
+__all__ = ["Tile", "plan_tiles", "tile_jobs", "run_matrix", "run_jobs_amaranth", "count_cycles",
+           "MatrixRun",
+           "SIMULATORS"]
 
 SIMULATORS = ("amaranth", "icarus", "verilator")
 TOPLEVEL = "ternary_array"
@@ -54,6 +56,12 @@ class MatrixRun:
     mismatch: str | None
 
 
+def tile_jobs(shape: TernaryArrayShape, weights, activations) -> list[TernaryJob]:
+    """The jobs of ``weights @ activations`` (N x K by B x K) tiled over the array, in the
+    order `run_matrix` runs them."""
+    return _jobs(shape, weights, np.atleast_2d(activations), plan_tiles(shape, *weights.shape))
+
+
 def _jobs(shape, weights, activations, tiles):
     return [TernaryJob(weights[t.n0:t.n1, t.k0:t.k1], activations[:, t.k0:t.k1],
                        f"tile rows {t.n0}:{t.n1} cols {t.k0}:{t.k1}") for t in tiles]
@@ -62,6 +70,16 @@ def _jobs(shape, weights, activations, tiles):
 def run_jobs_amaranth(shape: TernaryArrayShape, jobs: list[TernaryJob], traffic: Traffic,
                       vcd: str | os.PathLike | None = None) -> list[np.ndarray]:
     """Run jobs through the array on the Amaranth simulator; return their result words."""
+    return _simulate_amaranth(shape, jobs, traffic, vcd)[0]
+
+
+def count_cycles(shape: TernaryArrayShape, jobs: list[TernaryJob]) -> int:
+    """Clock cycles the array takes for `jobs` (weight loads and results included, no
+    stalls), counted on the Amaranth simulator."""
+    return _simulate_amaranth(shape, jobs, Traffic(gap=0.0, stall=0.0), None)[1]
+
+
+def _simulate_amaranth(shape, jobs, traffic, vcd) -> tuple[list[np.ndarray], int]:
     from amaranth.sim import Simulator
 
     from tritherm.hdl.ternary import TernaryArray
@@ -72,9 +90,12 @@ def run_jobs_amaranth(shape: TernaryArrayShape, jobs: list[TernaryJob], traffic:
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     outputs = []
+    cycles = []
 
     async def bench(ctx):
-        outputs.extend(await drive_jobs(AmaranthIO(ctx, dut), shape, jobs, traffic))
+        io = AmaranthIO(ctx, dut)
+        outputs.extend(await drive_jobs(io, shape, jobs, traffic))
+        cycles.append(io.cycles)
 
     sim.add_testbench(bench)
     if vcd:
@@ -82,7 +103,7 @@ def run_jobs_amaranth(shape: TernaryArrayShape, jobs: list[TernaryJob], traffic:
             sim.run()
     else:
         sim.run()
-    return outputs
+    return outputs, cycles[0]
 
 
 def _run_cocotb(shape, jobs, traffic, simulator, vcd):
