@@ -2,7 +2,8 @@
 tables (``tritherm bench ternary|noise|coupler|coupler-stats``), one module per core.
 
 `placement` holds what they share (yosys + nextpnr through a `Harness`, the placed-results
-cache); `ternary`, `noise` and `coupler` are the benchmarks themselves.
+cache); `ternary`, `noise` and `coupler` are the benchmarks themselves; `digits` measures the
+classifier application (`tritherm.apps.digits`).
 """
 
 from .coupler import *  # noqa: F401,F403

@@ -105,3 +105,29 @@ def test_train_from_the_command_line_learns(tmp_path, capsys):
     assert model.metadata["command"].startswith("tritherm apps digits train --seed")
     code, out, _ = run(["apps", "digits", "eval", "--model", out_file, "--json"], capsys)
     assert json.loads(out)["accuracy"] > 0.8
+
+
+@pytest.mark.xdist_group("soc-sim")
+def test_link_bytes_per_image_are_the_bytes_the_simulated_soc_exchanges(test_split):
+    """The throughput table's link figure, counted independently on the wire."""
+    from tritherm.apps.digits.hardware import board_backend, link_bytes
+    from tritherm.firmware.device import open_device
+    network = load_model()
+    images = test_split[0][:2]
+    with open_device("sim") as device:
+        counted = {"out": 0, "in": 0}
+        write, read = device.transport.write, device.transport.read
+
+        def counting_write(data):
+            counted["out"] += len(data)
+            return write(data)
+
+        def counting_read(timeout):
+            data = read(timeout)
+            counted["in"] += len(data)
+            return data
+        device.transport.write, device.transport.read = counting_write, counting_read
+        logits = network.forward(images, board_backend(device).matmul)
+        shape = device.identity.array
+    np.testing.assert_array_equal(logits, network.forward(images))
+    assert counted["out"] + counted["in"] == link_bytes(network, shape, batch=2)["total"]

@@ -7,6 +7,7 @@ import sys
 from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import UserError
+from tritherm.formats import TERNARY_VARIANTS
 from tritherm.files import output_path, staged_outputs
 
 #: Samples per mode `tritherm bench coupler-stats` takes: its statistics need at least
@@ -16,8 +17,16 @@ MAX_STATS_SAMPLES = 2 ** 22
 
 
 def run(args) -> int:
+    if args.core != "ternary":
+        given = [option for option, value in (("--lanes", args.lanes), ("--inputs", args.inputs),
+                                              ("--variant", args.variant)) if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
+                            f"`tritherm bench ternary` only")
     if args.core == "coupler-stats":
         return _bench_coupler_stats(args)
+    if args.core == "digits":
+        return _bench_digits(args)
     given = [option for option, value in (("--samples", args.samples),
                                           ("--backend", args.backend), ("--plot", args.plot),
                                           ("--seed", args.seed)) if value is not None]
@@ -47,9 +56,44 @@ def run(args) -> int:
     if args.core == "noise":
         from tritherm.bench import bench_noise
         return _json_rows(args, bench_noise(families=families, quick=bool(args.quick), out=out))
-    from tritherm.bench import QUICK_SIZES, bench_ternary
+    from tritherm.bench import QUICK_SIZES, bench_point, bench_ternary
+    variants = tuple(dict.fromkeys(args.variant)) if args.variant else None
+    if (args.lanes is None) != (args.inputs is None):
+        raise UserError("--lanes and --inputs go together: give both to place one size")
+    if args.lanes is not None:
+        if args.quick:
+            raise UserError("--quick does not apply with --lanes and --inputs (one size)")
+        lanes = parse_count(args.lanes, "lanes", high=1024)
+        inputs = parse_count(args.inputs, "inputs", high=256)
+        return _json_rows(args, bench_point(lanes, inputs, families=families,
+                                            variants=variants or ("dense",), out=out))
     return _json_rows(args, bench_ternary(sizes=QUICK_SIZES if args.quick else None,
-                                          families=families, out=out))
+                                          families=families, variants=variants, out=out))
+
+
+def _bench_digits(args) -> int:
+    given = [option for option, value in (
+        ("--family", args.family), ("--quick", args.quick or None), ("--cells", args.cells),
+        ("--no-accuracy", args.no_accuracy or None), ("--samples", args.samples),
+        ("--backend", args.backend), ("--plot", args.plot), ("--seed", args.seed))
+        if value is not None]
+    if given:
+        raise UserError(f"`tritherm bench digits` takes only --json, not {', '.join(given)}")
+    from tritherm.bench.digits import bench_digits
+    accuracy, rows = bench_digits(out=_say(args))
+    if args.json:
+        print_json({"core": "digits", "accuracy": [_row(r) for r in accuracy],
+                    "throughput": [{"board": t.board, "lanes": t.shape.lanes,
+                                    "inputs": t.shape.inputs, "max_k": t.shape.capacity,
+                                    "clock_hz": t.clock_hz, "baud": t.baud,
+                                    "macs_per_image": t.macs_per_image,
+                                    "tiles_per_image": t.tiles_per_image,
+                                    "cycles_per_image": t.cycles_per_image,
+                                    "array_images_per_s": t.array_images_per_s,
+                                    "link_bytes_per_image": t.link_bytes_per_image,
+                                    "link_images_per_s": t.link_images_per_s,
+                                    "images_per_s": t.images_per_s} for t in rows]})
+    return 0
 
 
 def _say(args):
@@ -145,10 +189,16 @@ def _bench_coupler_stats(args) -> int:
 def register(sub) -> None:
     """Add the command's parser to `sub`."""
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
-    p.add_argument("core", choices=["ternary", "noise", "coupler", "coupler-stats"])
+    p.add_argument("core", choices=["ternary", "noise", "coupler", "coupler-stats", "digits"])
     p.add_argument("--family", action="append", choices=["ice40", "ecp5"],
                    help="only this FPGA family (repeatable)")
     p.add_argument("--quick", action="store_true", help="the smallest sizes only")
+    p.add_argument("--lanes", help="ternary: place this one size, LANES x INPUTS (with --inputs)")
+    p.add_argument("--inputs", help="ternary: activations a cycle of the one size (with --lanes)")
+    p.add_argument("--variant", action="append",
+                   choices=[*TERNARY_VARIANTS, "int8-dsp", "int8-logic"],
+                   help="ternary: only this design (repeatable; with --lanes the default is "
+                        "dense)")
     p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
     p.add_argument("--no-accuracy", action="store_true",
                    help="coupler: skip the inverse accuracy runs (about 3 minutes)")
