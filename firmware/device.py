@@ -599,8 +599,8 @@ class Device:
             progress(steps, steps)
         if not seq:
             return CouplerSamples.concatenate([], cells)
-        bits = np.array(flags, dtype=np.uint64)[:, None] >> np.arange(cells, dtype=np.uint64)
-        return CouplerSamples(np.array(seq, dtype=np.int64), (bits & 1).astype(np.int64),
+        bits = np.array([[(f >> i) & 1 for i in range(cells)] for f in flags], dtype=np.int64)
+        return CouplerSamples(np.array(seq, dtype=np.int64), bits,
                               np.array(xs, dtype=np.int64), np.array(ps, dtype=np.int64))
 
     def stop(self) -> tuple[int, int] | None:

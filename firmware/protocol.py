@@ -28,7 +28,8 @@ COUPLER_STOP   (none)                                  (answered by the run's RU
 NOISE          beats u16                               ``beats x cells`` Gaussian samples, s16
 =============  ======================================  ==========================================
 
-Device-only frames: SAMPLE (seq u32, flags u64, x cells x s16, p cells x s16), RUN_DONE
+Device-only frames: SAMPLE (seq u32, flags u64 -- one u64 per 64 cells on a coupler of more
+than 64 cells, `sample_flag_bytes` --, x cells x s16, p cells x s16), RUN_DONE
 (step u32, samples u32), and ERROR (a frame that failed its CRC, overran `MAX_PAYLOAD`, or
 stopped arriving for `TIMEOUT_BYTE_TIMES` byte times: the opcode cannot be trusted, so the
 answer is ERROR with the status that says why).
@@ -57,7 +58,8 @@ __all__ = [
     "encode_frame", "Frame", "FrameParser", "ProtocolError", "SampleFrame",
     "pack_read_regs", "pack_write_reg", "pack_load_weights", "pack_matvec", "unpack_matvec",
     "pack_coupler_writes", "pack_run", "pack_noise", "unpack_noise", "unpack_sample",
-    "unpack_run_done", "sample_payload_bytes", "max_coupler_writes", "max_weight_bytes",
+    "unpack_run_done", "sample_payload_bytes", "sample_flag_bytes", "max_coupler_writes",
+    "max_weight_bytes",
 ]
 
 SYNC = 0xA5
@@ -324,9 +326,14 @@ def unpack_noise(data: bytes, cells: int) -> list[list[int]]:
     return [list(values[i:i + cells]) for i in range(0, len(values), cells)]
 
 
+def sample_flag_bytes(cells: int) -> int:
+    """Bytes of a SAMPLE frame's flags: 8 for up to 64 cells, 8 more per further 64."""
+    return 8 * max(1, -(-cells // 64))
+
+
 def sample_payload_bytes(cells: int) -> int:
     """Bytes of a SAMPLE frame's payload, status included."""
-    return 1 + 4 + 8 + 4 * cells
+    return 1 + 4 + sample_flag_bytes(cells) + 4 * cells
 
 
 @dataclass(frozen=True)
@@ -343,8 +350,10 @@ def unpack_sample(data: bytes, cells: int) -> SampleFrame:
     if len(data) != sample_payload_bytes(cells) - 1:
         raise ProtocolError(f"sample of {len(data)} bytes, expected "
                             f"{sample_payload_bytes(cells) - 1} for {cells} cells")
-    seq, flags = struct.unpack_from("<IQ", data)
-    values = struct.unpack_from(f"<{2 * cells}h", data, 12)
+    flag_bytes = sample_flag_bytes(cells)
+    seq = int.from_bytes(data[:4], "little")
+    flags = int.from_bytes(data[4:4 + flag_bytes], "little")
+    values = struct.unpack_from(f"<{2 * cells}h", data, 4 + flag_bytes)
     return SampleFrame(seq, flags, tuple(values[:cells]), tuple(values[cells:]))
 
 

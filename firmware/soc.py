@@ -54,7 +54,7 @@ from tritherm.hdl.thermo import Coupler
 from .config import SocConfig
 from .protocol import (IDENTITY_WORDS, MAX_PAYLOAD, REGISTER_COUNT, RESPONSE_BIT,
                        TIMEOUT_BYTE_TIMES, WRITABLE_REGISTERS, Op, Reg, Status,
-                       sample_payload_bytes)
+                       sample_flag_bytes, sample_payload_bytes)
 from .soc_frames import LENGTH_BITS, STATUS_BITS, FrameReceiver, FrameTransmitter
 from .soc_regs import REGISTER_INDEX_BITS, RegisterFile
 
@@ -183,30 +183,50 @@ class SocCore(wiring.Component):
         arg_steps = arg[:32]
         column = arg[:16]                         # LOAD_WEIGHTS: the column being written
 
-        # Answer payload, after the status byte: byte `index` of a word.
+        # Answer payload, after the status byte: byte `index` of a word. A sample's x and p
+        # and a noise beat are the coupler's, read a cell at a time through its read port
+        # (its answer comes the cycle after the address: `settled`).
         sample = coupler.samples.payload
-        sample_word = Cat(sample.seq, sample.flags, Const(0, 64 - cells),
-                          sample.x.as_value(), sample.p.as_value())
+        flag_bytes = sample_flag_bytes(cells)
+        head_bytes = 4 + flag_bytes                       # seq, flags; then x, then p
+        sample_head = Cat(sample.seq, sample.flags, Const(0, 8 * flag_bytes - cells))
         lane_results = [Signal(signed(32), name=f"result{lane}") for lane in range(shape.lanes)]
         m.d.comb += [value.eq(array.results.payload[lane])           # sign-extended
                      for lane, value in enumerate(lane_results)]
         result_word = Cat(*lane_results)
-        words = {_REGISTERS: (regs.value, 4), _RESULTS: (result_word, 4 * shape.lanes),
-                 _NOISE: (coupler.noise.payload.as_value(), 2 * cells),
-                 _SAMPLE: (sample_word, sample_payload_bytes(cells) - 1)}
-        index = Signal(range(max(4 * REGISTER_COUNT, *(n for _, n in words.values())) + 1))
+        lengths = {_REGISTERS: 4, _RESULTS: 4 * shape.lanes, _NOISE: 2 * cells,
+                   _SAMPLE: sample_payload_bytes(cells) - 1}
+        index = Signal(range(max(4 * REGISTER_COUNT, *lengths.values()) + 1))
+        settled = Signal()              # the read port answers for `index`
+        p_at = head_bytes + 2 * cells
+        in_p = index >= p_at
+        read_cell = Mux(source == _NOISE, index[1:],
+                        Mux(in_p, (index - p_at)[1:], (index - head_bytes)[1:]))
+        m.d.comb += coupler.read.addr.eq(read_cell[:len(coupler.read.addr)])
+        answer_word = coupler.read.data
+        read_word = Mux(source == _NOISE, answer_word.xi,
+                        Mux(in_p, answer_word.p, answer_word.x))
+        sample_byte = Mux(index < head_bytes,
+                          sample_head.word_select(index[:(head_bytes - 1).bit_length()], 8),
+                          read_word.word_select(index[0], 8))
+
+        def word_byte(word, count):
+            return word.word_select(index[:(count - 1).bit_length()], 8)
+
         # Shifts and plain expressions, not Switches: the Verilog is continuous assignments,
         # which Icarus evaluates at time 0 (it does not run an `always @*` block until an
         # input changes).
-        data_byte = Cat(Const(0, 8), *(word.word_select(index[:(count - 1).bit_length()], 8)
-                                       for word, count in (words[key] for key in
-                                                           range(_REGISTERS, _SAMPLE + 1)))
+        data_byte = Cat(Const(0, 8), word_byte(regs.value, 4),
+                        word_byte(result_word, 4 * shape.lanes),
+                        read_word.word_select(index[0], 8), sample_byte
                         ).word_select(source, 8)
-        data_valid = Cat(Const(1), Const(1), array.results.valid, coupler.noise.valid,
-                         coupler.samples.valid).bit_select(source, 1)
-        last_byte = Cat(Const(0), Const(0), *(index == words[key][1] - 1
+        data_valid = Cat(Const(1), Const(1), array.results.valid,
+                         coupler.noise.valid & settled,
+                         coupler.samples.valid & settled).bit_select(source, 1)
+        last_byte = Cat(Const(0), Const(0), *(index == lengths[key] - 1
                                               for key in (_RESULTS, _NOISE, _SAMPLE))
                         ).bit_select(source, 1)
+        m.d.sync += settled.eq(1)
 
         m.d.comb += [
             transmitter.header.payload.op.eq(answer_op),
@@ -438,7 +458,7 @@ class SocCore(wiring.Component):
             with m.State("ANSWER"):
                 m.d.comb += transmitter.header.valid.eq(1)
                 with m.If(transmitter.header.ready):
-                    m.d.sync += [status_sent.eq(0), index.eq(0)]
+                    m.d.sync += [status_sent.eq(0), index.eq(0), settled.eq(0)]
                     m.next = "SEND"
             with m.State("SEND"):
                 body = transmitter.body
@@ -447,7 +467,7 @@ class SocCore(wiring.Component):
                 with m.If(body.valid & body.ready):
                     m.d.sync += status_sent.eq(1)
                     with m.If(status_sent):
-                        m.d.sync += index.eq(index + 1)
+                        m.d.sync += [index.eq(index + 1), settled.eq(0)]
                         with m.If(last_byte):
                             with m.Switch(source):
                                 with m.Case(_RESULTS):

@@ -11,6 +11,7 @@ from amaranth.sim import Simulator
 from tritherm.formats import (COUPLER_REG_SEED, COUPLER_REGION_SCALAR, coupler_address,
                               coupler_cycles_per_step)
 from tritherm.hdl.thermo import Coupler
+from tritherm.hdl.thermo.wide import WideCoupler
 from tritherm.sim.verify.coupler_vectors import (CouplerJob, Traffic, expected_words,
                                                  first_difference, pack_samples, random_jobs,
                                                  random_program, run_jobs)
@@ -58,8 +59,8 @@ def test_coupler_stop_and_resume():
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda: Coupler(cells=1), "cells must be an integer in [2, 64]"),
-    (lambda: Coupler(cells=65), "cells must be an integer in [2, 64]"),
+    (lambda: Coupler(cells=1), "cells must be an integer in [2, 256]"),
+    (lambda: Coupler(cells=257), "cells must be an integer in [2, 256]"),
     (lambda: Coupler(cells=8, multipliers=3),
      "multipliers must be a power of two that divides cells=8"),
     (lambda: Coupler(cells=6, multipliers=4),
@@ -130,7 +131,7 @@ def test_cycles_per_step_match_the_formula(cells, multipliers, quartic, noise_un
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
     program = random_program(rng, cells, ("overdamped", "underdamped")[int(quartic)], quartic,
                              shaper=shaper)
-    dut = Coupler(cells, multipliers, shaper, noise_unroll=noise_unroll)
+    dut = WideCoupler(cells, multipliers, shaper, noise_unroll=noise_unroll)
     want_cycles = coupler_cycles_per_step(cells, multipliers, quartic)
     assert dut.noise_cycles_per_step <= want_cycles
     steps = 8
@@ -152,7 +153,7 @@ def test_noise_sets_the_pace_when_slower():
     beats, on average `noise_cycles_per_step` apart (a step, then the next block group)."""
     rng = np.random.default_rng([SEED, 88])
     program = random_program(rng, 8, "overdamped", False)
-    dut = Coupler(8, 8)
+    dut = WideCoupler(8, 8)
     assert dut.noise_cycles_per_step > coupler_cycles_per_step(8, 8)
     result = {}
 
@@ -176,7 +177,7 @@ def test_noise_tap():
     rng = np.random.default_rng([SEED, 5])
     program = random_program(rng, cells, "underdamped", True)
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
-    dut = Coupler(cells, 1)
+    dut = WideCoupler(cells, 1)
     reads, steps = 7, 5
     got = {}
 

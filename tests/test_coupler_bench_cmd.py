@@ -187,7 +187,7 @@ def test_verdicts_say_met_or_not():
 
 @pytest.mark.parametrize("argv, message", [
     (["bench", "coupler", "--cells", "8,x"], "--cells takes cell counts"),
-    (["bench", "coupler", "--cells", "65"], "--cells takes whole numbers from 2 to 64"),
+    (["bench", "coupler", "--cells", "257"], "--cells takes whole numbers from 2 to 256"),
     (["bench", "ternary", "--no-accuracy"], "apply to `tritherm bench coupler` only"),
 ])
 def test_bad_options_are_one_sentence(argv, message, capsys):

@@ -25,7 +25,7 @@ LONG_RUNS = {(2, 1): 20, (4, 2): 18, (8, 4): 12}
 #: Icarus: the same builds, fewer configurations (unless TRITHERM_COUPLER_ICARUS=full).
 ICARUS_RUNS = {(2, 1): 2, (4, 2): 1, (8, 4): 1}
 #: Larger cores on Verilator: (cells, multipliers) -> (configurations, steps).
-LARGE_RUNS = {(16, 4): (3, 200), (64, 8): (1, 25)}
+LARGE_RUNS = {(16, 4): (3, 200), (64, 8): (1, 25), (192, 16): (2, 30)}
 
 
 def check(simulator, cells, multipliers, jobs):

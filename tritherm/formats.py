@@ -268,11 +268,14 @@ COUPLER_MODES = {"overdamped": COUPLER_OVERDAMPED, "underdamped": COUPLER_UNDERD
 COUPLER_INDEX_BITS = 12
 COUPLER_ADDR_BITS = 16
 COUPLER_DATA_BITS = 32
-#: Regions: A (index ``i << COUPLER_CELL_BITS | j``), b, k4 = 4 J4 (quartic force
-#: coefficient), initial x, initial p (index = cell), and scalar registers (index =
-#: COUPLER_REG_*). Data: the low 16 bits, two's complement (SEED: all 32).
+#: Regions: A (index ``i << COUPLER_CELL_BITS | j``, rows and columns below 64), b, k4 =
+#: 4 J4 (quartic force coefficient), initial x, initial p (index = cell), scalar registers
+#: (index = COUPLER_REG_*), and A by row (index = row i, the column j in the data's high
+#: half: any size, `coupler_a_write`). Data: the low 16 bits, two's complement (SEED: all
+#: 32).
 COUPLER_REGION_A, COUPLER_REGION_B, COUPLER_REGION_K4 = 0, 1, 2
 COUPLER_REGION_X, COUPLER_REGION_P, COUPLER_REGION_SCALAR = 3, 4, 5
+COUPLER_REGION_A_ROW = 6
 #: Scalar registers. MODE: 0 overdamped, 1 underdamped. QUARTIC: 1 enables the k4 x^3
 #: force. HSHIFT: h = 2**-HSHIFT. DAMP: c1 = exp(-gamma h) (underdamped). NOISE: the noise
 #: multiplier (sigma overdamped, c2 underdamped). THIN: a sample every THIN steps (>= 1;
@@ -282,19 +285,21 @@ COUPLER_REG_MODE, COUPLER_REG_QUARTIC, COUPLER_REG_HSHIFT = 0, 1, 2
 COUPLER_REG_DAMP, COUPLER_REG_NOISE, COUPLER_REG_THIN = 3, 4, 5
 COUPLER_REG_SEED, COUPLER_REG_FLAGS = 6, 7
 COUPLER_SEQ_BITS = 32
-COUPLER_MAX_CELLS = 64
-#: Bits of a cell index (the column j in an A address).
+#: Largest coupler (the generative model's 64 visible + 128 hidden cells, and more).
+COUPLER_MAX_CELLS = 256
+#: Bits of the column j in a compact A address (region A: rows and columns below 64).
 COUPLER_CELL_BITS = 6
 
 
 def coupler_address(region: int, index: int = 0, column: int | None = None) -> int:
     """The configuration address of `index` in `region` (a COUPLER_REGION_*); for A, give
-    the row as `index` and the column as `column`."""
+    the row as `index` and the column as `column` (both below ``2**COUPLER_CELL_BITS``;
+    `coupler_a_write` writes any entry)."""
     if column is not None:
-        _check_range("row", index, 0, COUPLER_MAX_CELLS - 1)
-        _check_range("column", column, 0, COUPLER_MAX_CELLS - 1)
+        _check_range("row", index, 0, (1 << COUPLER_CELL_BITS) - 1)
+        _check_range("column", column, 0, (1 << COUPLER_CELL_BITS) - 1)
         index = index << COUPLER_CELL_BITS | column
-    _check_range("region", region, 0, COUPLER_REGION_SCALAR)
+    _check_range("region", region, 0, COUPLER_REGION_A_ROW)
     _check_range("index", index, 0, (1 << COUPLER_INDEX_BITS) - 1)
     return region << COUPLER_INDEX_BITS | index
 
@@ -321,6 +326,20 @@ class FixedFormat(SignedRange):
             raise ValueError(f"{name} = {value!r} is outside the fixed-point range "
                              f"[{self.min / self.one}, {self.max / self.one}]")
         return raw
+
+
+def coupler_a_write(row: int, column: int, value: int) -> tuple[int, int]:
+    """The configuration write ``(address, data)`` that sets ``A[row, column]`` to the raw
+    `value` (16 bits, two's complement): region A for rows and columns below 64 (the
+    address every core of up to 64 cells has always taken), region A_ROW beyond (address
+    = row, data = ``column << 16 | value``)."""
+    _check_range("row", row, 0, COUPLER_MAX_CELLS - 1)
+    _check_range("column", column, 0, COUPLER_MAX_CELLS - 1)
+    limit = 1 << COUPLER_CELL_BITS
+    if row < limit and column < limit:
+        return coupler_address(COUPLER_REGION_A, row, column), value & 0xFFFF
+    return (coupler_address(COUPLER_REGION_A_ROW, row),
+            column << 16 | (value & 0xFFFF))
 
 
 @dataclass(frozen=True)
@@ -391,6 +410,7 @@ __all__ += [
     "COUPLER_REG_MODE", "COUPLER_REG_QUARTIC", "COUPLER_REG_HSHIFT", "COUPLER_REG_DAMP",
     "COUPLER_REG_NOISE", "COUPLER_REG_THIN", "COUPLER_REG_SEED", "COUPLER_REG_FLAGS",
     "COUPLER_SEQ_BITS", "COUPLER_MAX_CELLS", "COUPLER_CELL_BITS", "coupler_address",
+    "COUPLER_REGION_A_ROW", "coupler_a_write",
     "FixedFormat",
     "CouplerFormat", "COUPLER_FORMAT", "coupler_acc_width", "coupler_cycles_per_step",
 ]

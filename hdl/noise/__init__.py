@@ -1,5 +1,6 @@
 """Noise without LFSRs: Threefry-2x32 counter-based streams, Gaussian shapers, entropy seeding."""
 
+from .beats import NoiseBeats, beat_read_signature
 from .entropy import RingOscillators, SeedSource, lut_family
 from .gaussian import SHAPER_CORES, CltShaper, IcdfShaper, csd_digits, shaper_core
 from .source import NoiseSource
@@ -9,4 +10,5 @@ from .threefry import (THREEFRY_BLOCK, THREEFRY_REQUEST, Threefry2x32, check_thr
 __all__ = ["Threefry2x32", "THREEFRY_REQUEST", "THREEFRY_BLOCK", "threefry_divisors",
            "check_threefry_config",
            "CltShaper", "IcdfShaper", "SHAPER_CORES", "shaper_core", "csd_digits",
-           "NoiseSource", "SeedSource", "RingOscillators", "lut_family"]
+           "NoiseSource", "NoiseBeats", "beat_read_signature", "SeedSource", "RingOscillators",
+           "lut_family"]

@@ -26,8 +26,16 @@ upwards; ``sat`` clamps to 16 bits and sets cell i's sticky flag; nothing wraps)
         p2 = sat(rnd((DAMP p1 << 2) + NOISE xi_i, 16))
         x_i' = sat(x_i + rnd(p1 + p2, hs + 1)),   p_i' = p2
 
-All cells' gradients use the state at the start of the step (x' goes to a shadow register
-until the step ends). The golden model `tritherm.sim.golden.CouplerModel` does exactly this.
+All cells' gradients use the state at the start of the step. The golden model
+`tritherm.sim.golden.CouplerModel` does exactly this.
+
+State in memories: x, p and the noise beats live in block RAM, read one cell a cycle, so
+a cell costs no register and no multiplexer input. x and p are kept twice (two banks): a
+step reads one bank and writes x' and p' to the other, and its commit swaps them (no copy).
+The A x products read their ``multipliers`` x values a cycle from a memory whose word
+holds ``multipliers`` of them; the update reads x and p of one cell; a sample's x and p
+are read through `read` while the next step runs. The noise beats are `NoiseBeats`' (two
+halves: one read while the other fills).
 
 Schedule (`tritherm.formats.coupler_cycles_per_step`): the A x products stream over
 (cell, block) without a gap: each cycle reads one word of ``multipliers`` entries of row
@@ -38,12 +46,14 @@ enters the update pipeline, which takes a new cell every cycle on two more multi
 U1 for NOISE xi (its operands are loaded while the gradient still accumulates) and U2 for
 DAMP p1. The overdamped x' is written as the gradient completes; the underdamped kick p1
 goes straight into U2; p2 is registered two cycles later, and x' and p' are written from
-it in the next cycle. The last write of a step also commits x from the shadow registers, so
+it in the next cycle. The last write of a step also swaps the banks (the commit), so
 a linear step takes ``cells * cells / multipliers + 6`` cycles (22 for 8 cells on 4
 multipliers, 14 on 8). With QUARTIC, a pre-pass first computes k4_i c3_i for every cell
 into a small memory that seeds each row's accumulator: U1 squares on even cycles and cubes
-on odd ones, U2 multiplies by k4, two cycles a cell (``2 cells + 6`` more cycles). A sample
-costs no cycle when it is taken at once: the next step starts in the cycle it is offered.
+on odd ones, U2 multiplies by k4, two cycles a cell (``2 cells + 6`` more cycles; the
+pre-pass exists only in a core built with ``quartic=True``). A sample costs no cycle: the
+next step starts as the sample is offered and runs while it is read; only its commit waits
+for the sample to be taken (it would swap the sample's bank back into use).
 
 A step starts only when the noise beat is ready. The default noise source makes a beat
 every ``cells / 2 * rounds / noise_unroll`` cycles on average (ICDF; `noise_cycles_per_step`),
@@ -56,12 +66,14 @@ DSPs (`dsp_count`): ``multipliers + 2``, plus the ICDF shaper's two in the noise
 Control: write the configuration (`config`, a stream of address/data, accepted only while
 stopped), then ask for a number of steps on `run` (accepted while stopped). ``stop`` high at
 the end of a step ends the run there. After every THIN-th step the state is offered on
-`samples` (sequence number = step count, see below; flags, x, p); the dynamics
-wait while a sample is not taken, so none is dropped. The seed register resets to 0 and is
+`samples` (sequence number = step count, see below, and the cells' flags); x and p of
+every cell are read through `read` (``read.addr = i``: cell i's x and p the cycle after)
+until the sample is taken. The dynamics wait while a sample is not taken (the next step
+runs, its commit waits), so none is dropped. The seed register resets to 0 and is
 applied at reset; writing SEED restarts the noise streams and the step count at 0.
 
 Raw noise: while stopped, `noise` offers the noise source's next beat (one Gaussian sample
-per cell, `NOISE_FORMAT`); taking it advances the streams exactly as a step would, so the
+per cell, `NOISE_FORMAT`, read through `read` as ``xi``); taking it advances the streams exactly as a step would, so the
 next run's noise continues after the beats read (writing SEED restarts them). The step
 count (and so a sample's ``seq``) counts every beat consumed since the seed was written,
 by steps and by reads alike: it is always the noise step the next step uses, and the k-th
@@ -70,7 +82,7 @@ beat after a seed write is ``tritherm.sim.golden.noise_steps`` row k.
 Parameters
 ----------
 cells : int
-    Number of cells (2..64); 8 is the SPU's.
+    Number of cells (2..256); 8 is the SPU's.
 multipliers : int
     MAC units for A x: a power of two that divides ``cells``.
 shaper, rounds, noise_unroll, noise_pipelined :
@@ -80,12 +92,15 @@ shaper, rounds, noise_unroll, noise_pipelined :
     ICDF blocks, so it keeps up with ``multipliers <= cells / 4`` and with 8 cells on 4
     (`noise_cycles_per_step`); ``noise_unroll=10`` or ``noise_pipelined=True`` feed the
     faster schedules.
+quartic : bool
+    Build the quartic pre-pass (the k4 memory, the QUARTIC register). Without it QUARTIC
+    and k4 writes are ignored (QUARTIC stays 0); a host refuses a program with k4 != 0.
 fmt : CouplerFormat
 
 Attributes
 ----------
 config : In(stream.Signature(StructLayout({"addr": 16, "data": 32})))
-    Configuration writes (map: `tritherm.formats.coupler_address`).
+    Configuration writes (map: `tritherm.formats.coupler_address`, `coupler_a_write`).
 run : In(stream.Signature(32))
     Steps to run (0 does nothing).
 stop : In(1)
@@ -95,31 +110,37 @@ step : Out(32)
     Noise beats consumed since the seed was written (steps and raw noise reads).
 saturated : Out(cells)
     Sticky saturation flag per cell (cleared by writing the FLAGS register).
-samples : Out(stream.Signature(StructLayout({"seq": 32, "flags": cells, "x": cells x
-    signed(16), "p": cells x signed(16)})))
-noise : Out(stream.Signature(ArrayLayout(signed(16), cells)))
-    The noise source's next beat, offered while stopped (element i is cell i).
+samples : Out(stream.Signature(StructLayout({"seq": 32, "flags": cells})))
+    A sample: the step count and the cells' sticky flags after that step; its x and p
+    through `read` while it is offered.
+noise : Out(stream.Signature(32))
+    The noise source's next beat is ready (offered while stopped); the payload is its
+    number (`step`), its samples are read through `read`.
+read : In(read_signature(cells))
+    ``addr`` (a cell) in; ``data`` = that cell's ``x`` and ``p`` (of the sample offered, or
+    the state while stopped) and ``xi`` (its sample of the noise beat offered while
+    stopped) the cycle after.
 """
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from tritherm.formats import (COUPLER_ADDR_BITS, COUPLER_CELL_BITS, COUPLER_DATA_BITS,
                               COUPLER_FORMAT, COUPLER_INDEX_BITS, COUPLER_MAX_CELLS,
-                              COUPLER_REGION_A, COUPLER_REGION_B, COUPLER_REGION_K4,
-                              COUPLER_REGION_P, COUPLER_REGION_SCALAR, COUPLER_REGION_X,
-                              COUPLER_REG_DAMP, COUPLER_REG_FLAGS, COUPLER_REG_HSHIFT,
-                              COUPLER_REG_MODE, COUPLER_REG_NOISE, COUPLER_REG_QUARTIC,
-                              COUPLER_REG_SEED, COUPLER_REG_THIN, COUPLER_SEQ_BITS,
-                              COUPLER_UNDERDAMPED, NOISE_FORMAT, NOISE_SEED_BITS,
-                              SHAPER_SAMPLES,
-                              THREEFRY_ROUNDS, CouplerFormat, check_rounds, coupler_acc_width)
+                              COUPLER_REGION_A, COUPLER_REGION_A_ROW, COUPLER_REGION_B,
+                              COUPLER_REGION_K4, COUPLER_REGION_P, COUPLER_REGION_SCALAR,
+                              COUPLER_REGION_X, COUPLER_REG_DAMP, COUPLER_REG_FLAGS,
+                              COUPLER_REG_HSHIFT, COUPLER_REG_MODE, COUPLER_REG_NOISE,
+                              COUPLER_REG_QUARTIC, COUPLER_REG_SEED, COUPLER_REG_THIN,
+                              COUPLER_SEQ_BITS, COUPLER_UNDERDAMPED, NOISE_FORMAT,
+                              NOISE_SEED_BITS, SHAPER_SAMPLES, THREEFRY_ROUNDS,
+                              CouplerFormat, check_rounds, coupler_acc_width)
 
-from ..noise import NoiseSource, check_threefry_config
+from ..noise import NoiseBeats, check_threefry_config
 
-__all__ = ["Coupler", "config_layout", "sample_layout"]
+__all__ = ["Coupler", "config_layout", "sample_layout", "state_layout", "read_signature"]
 
 
 def config_layout() -> data.StructLayout:
@@ -128,11 +149,22 @@ def config_layout() -> data.StructLayout:
 
 
 def sample_layout(cells: int, fmt: CouplerFormat = COUPLER_FORMAT) -> data.StructLayout:
-    """One sample: ``seq`` (low bits), ``flags``, ``x``, ``p`` (element 0 lowest)."""
+    """One sample as `samples` offers it: ``seq`` (low bits) and ``flags`` (cell 0
+    lowest); its x and p are read through `read_signature`."""
+    del fmt
+    return data.StructLayout({"seq": unsigned(COUPLER_SEQ_BITS), "flags": unsigned(cells)})
+
+
+def state_layout(fmt: CouplerFormat = COUPLER_FORMAT) -> data.StructLayout:
+    """What `Coupler.read` answers for one cell: ``x``, ``p`` and the noise sample ``xi``."""
     state = signed(fmt.state.width)
-    return data.StructLayout({"seq": unsigned(COUPLER_SEQ_BITS), "flags": unsigned(cells),
-                              "x": data.ArrayLayout(state, cells),
-                              "p": data.ArrayLayout(state, cells)})
+    return data.StructLayout({"x": state, "p": state, "xi": signed(NOISE_FORMAT.width)})
+
+
+def read_signature(cells: int, fmt: CouplerFormat = COUPLER_FORMAT) -> wiring.Signature:
+    """The coupler's cell read port, from the reader's side: ``addr`` out, ``data`` in
+    (`state_layout`, the cycle after the address)."""
+    return wiring.Signature({"addr": Out(range(cells)), "data": In(state_layout(fmt))})
 
 
 def _round(value, shift, base: int):
@@ -156,7 +188,8 @@ class Coupler(wiring.Component):
 
     def __init__(self, cells: int = 8, multipliers: int = 4, shaper: str = "icdf",
                  rounds: int = THREEFRY_ROUNDS, noise_unroll: int = 4,
-                 noise_pipelined: bool = False, fmt: CouplerFormat = COUPLER_FORMAT):
+                 noise_pipelined: bool = False, quartic: bool = True,
+                 fmt: CouplerFormat = COUPLER_FORMAT):
         try:
             if not isinstance(cells, int) or isinstance(cells, bool) \
                     or not 2 <= cells <= COUPLER_MAX_CELLS:
@@ -172,6 +205,8 @@ class Coupler(wiring.Component):
                                  f"got {shaper!r}")
             check_rounds(rounds)
             check_threefry_config(rounds, noise_unroll, noise_pipelined)
+            if not isinstance(quartic, bool):
+                raise ValueError(f"quartic must be True or False, got {quartic!r}")
             if not isinstance(fmt, CouplerFormat):
                 raise ValueError(f"fmt must be a CouplerFormat, got {fmt!r}")
         except ValueError:
@@ -180,6 +215,7 @@ class Coupler(wiring.Component):
         self.cells, self.multipliers = cells, multipliers
         self.shaper, self.rounds, self.fmt = shaper, rounds, fmt
         self.noise_unroll, self.noise_pipelined = noise_unroll, noise_pipelined
+        self.quartic = quartic
         super().__init__({
             "config": In(stream.Signature(config_layout())),
             "run": In(stream.Signature(32)),
@@ -188,8 +224,8 @@ class Coupler(wiring.Component):
             "step": Out(COUPLER_SEQ_BITS),
             "saturated": Out(cells),
             "samples": Out(stream.Signature(sample_layout(cells, fmt))),
-            "noise": Out(stream.Signature(
-                data.ArrayLayout(signed(NOISE_FORMAT.width), cells))),
+            "noise": Out(stream.Signature(COUPLER_SEQ_BITS)),
+            "read": In(read_signature(cells, fmt)),
         })
 
     @property
@@ -212,9 +248,11 @@ class Coupler(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n, lanes, fmt = self.cells, self.multipliers, self.fmt
+        has_quartic = self.quartic
         blocks = n // lanes                              # MAC cycles per row
         block_bits = (blocks - 1).bit_length()           # bits of a block index
         lane_bits = (lanes - 1).bit_length()
+        cell_bits = (n - 1).bit_length()                 # bits of a cell index (n >= 2)
         sw, cw = fmt.state.width, fmt.coef.width
         state, coef, mult = signed(sw), signed(cw), signed(fmt.mult.width)
         pfrac, sfrac = fmt.product_frac, fmt.state.frac
@@ -222,17 +260,15 @@ class Coupler(wiring.Component):
         commit_at = issue_cycles + 5                     # the last cell's underdamped write
         prepass_cycles = 2 * n + 6                       # QUARTIC pre-pass (see below)
 
-        # Noise: one stream per cell; restarted by a SEED write.
+        # Noise: one stream per cell, the beats in a memory; restarted by a SEED write.
         reseed = Signal()
-        source = NoiseSource(n, self.shaper, self.rounds, self.noise_unroll,
-                             self.noise_pipelined)
-        m.submodules.noise = ResetInserter(reseed)(source)
+        beats = NoiseBeats(n, self.shaper, self.rounds, self.noise_unroll,
+                           self.noise_pipelined)
+        m.submodules.noise = ResetInserter(reseed)(beats)
 
         # Registers.
-        x = Array(Signal(state, name=f"x{i}") for i in range(n))
-        x_new = [Signal(state, name=f"x_new{i}") for i in range(n)]
-        p = Array(Signal(state, name=f"p{i}") for i in range(n))
         flags = [Signal(name=f"flag{i}") for i in range(n)]
+        sample_flags = Signal(n)                         # the flags of the sample offered
         mode, quartic = Signal(), Signal()
         hshift = Signal(fmt.hshift_bits)
         damp, noise_amp = Signal(mult), Signal(mult)
@@ -243,12 +279,13 @@ class Coupler(wiring.Component):
         left = Signal(16, init=1)
         remaining = Signal(32)
         emit = Signal()                                  # a sample waits to be taken
+        bank = Signal()                                  # the state memories' current half
 
         m.d.comb += [self.step.eq(step), self.saturated.eq(Cat(*flags))]
 
         # The seed goes to the noise source once after reset and after every SEED write.
-        m.d.comb += [source.seed.valid.eq(seed_pending), source.seed.payload.eq(seed)]
-        with m.If(source.seed.valid & source.seed.ready):
+        m.d.comb += [beats.seed.valid.eq(seed_pending), beats.seed.payload.eq(seed)]
+        with m.If(beats.seed.valid & beats.seed.ready):
             m.d.sync += seed_pending.eq(0)
 
         # The coupler's memories go to block RAM even when small (a few cells): as flip-flops
@@ -259,28 +296,42 @@ class Coupler(wiring.Component):
                                             depth=n << block_bits, init=[], attrs=in_block_ram)
         a_wr = a_mem.write_port(granularity=cw)
         a_rd = a_mem.read_port()
-        # k4_i c3_i of every cell (QUARTIC), written by the pre-pass, read as rows start.
-        m.submodules.q_mem = q_mem = Memory(shape=signed(sw + cw), depth=n, init=[],
-                                            attrs=in_block_ram)
-        q_wr = q_mem.write_port()
-        q_rd = q_mem.read_port()
-        # b_i (low half) and k4_i (high half) of every cell: read one cell at a time (b as
-        # a row starts, k4 in the pre-pass), so one small memory instead of registers.
-        m.submodules.bk_mem = bk_mem = Memory(shape=unsigned(sw + cw), depth=n, init=[],
+        if has_quartic:
+            # k4_i c3_i of every cell (QUARTIC), written by the pre-pass, read as rows start.
+            m.submodules.q_mem = q_mem = Memory(shape=signed(sw + cw), depth=n, init=[],
+                                                attrs=in_block_ram)
+            q_wr = q_mem.write_port()
+            q_rd = q_mem.read_port()
+        # b_i (low half) and k4_i (high half, QUARTIC) of every cell: read one cell at a
+        # time (b as a row starts, k4 in the pre-pass), so one small memory.
+        bk_width = sw + (cw if has_quartic else 0)
+        m.submodules.bk_mem = bk_mem = Memory(shape=unsigned(bk_width), depth=n, init=[],
                                               attrs=in_block_ram)
         bk_wr = bk_mem.write_port(granularity=sw)
         bk_rd = bk_mem.read_port()
+        # The state: x and p of cell i in bank k at address Cat(i, k). Each memory has a
+        # read port for the update and one for `read` (the sample offered).
+        m.submodules.x_mem = x_mem = Memory(shape=state, depth=2 << cell_bits, init=[],
+                                            attrs=in_block_ram)
+        x_wr, x_rd, xs_rd = x_mem.write_port(), x_mem.read_port(), x_mem.read_port()
+        m.submodules.p_mem = p_mem = Memory(shape=state, depth=2 << cell_bits, init=[],
+                                            attrs=in_block_ram)
+        p_wr, p_rd, ps_rd = p_mem.write_port(), p_mem.read_port(), p_mem.read_port()
+        # x again, `lanes` cells a word (block jb of bank k at Cat(jb, k)): the A x operands.
+        m.submodules.xw_mem = xw_mem = Memory(shape=unsigned(lanes * sw),
+                                              depth=2 << block_bits, init=[],
+                                              attrs=in_block_ram)
+        xw_wr, xw_rd = xw_mem.write_port(granularity=sw), xw_mem.read_port()
 
         # Raw noise reads (while stopped) consume a beat like a step; the step count
         # follows every beat, so it stays the noise step of the next step.
         idle = Signal()
         commit = Signal()
         m.d.comb += [
-            self.noise.payload.eq(source.samples.payload),
-            self.noise.valid.eq(idle & source.samples.valid),
-            source.samples.ready.eq(commit | (idle & self.noise.ready)),
+            self.noise.valid.eq(idle & beats.beat.valid),
+            beats.beat.ready.eq(commit | (idle & self.noise.ready)),
         ]
-        with m.If(source.samples.valid & source.samples.ready):
+        with m.If(beats.beat.valid & beats.beat.ready):
             m.d.sync += step.eq(step + 1)
 
         # Configuration writes (only while stopped).
@@ -289,32 +340,40 @@ class Coupler(wiring.Component):
         m.d.comb += write.eq(self.config.valid & self.config.ready)
         region = cfg.addr[COUPLER_INDEX_BITS:]
         index = cfg.addr[:COUPLER_INDEX_BITS]
-        row, column = index[COUPLER_CELL_BITS:], index[:COUPLER_CELL_BITS]
         word = cfg.data[:sw].as_signed()
-        with m.If(write & (region == COUPLER_REGION_A) & (row < n) & (column < n)):
+        # A: region A (row and column in the index) or A_ROW (the row in the index, the
+        # column in the data's high half).
+        compact = region == COUPLER_REGION_A
+        a_row = Mux(compact, index[COUPLER_CELL_BITS:], index)
+        a_column = Mux(compact, index[:COUPLER_CELL_BITS], cfg.data[16:])
+        with m.If(write & (compact | (region == COUPLER_REGION_A_ROW))
+                  & (a_row < n) & (a_column < n)):
             m.d.comb += [
-                a_wr.addr.eq(Cat(column[lane_bits:lane_bits + block_bits],
-                                 row[:(n - 1).bit_length()])),
+                a_wr.addr.eq(Cat(a_column[lane_bits:lane_bits + block_bits],
+                                 a_row[:cell_bits])),
                 a_wr.data.eq(Cat(*([cfg.data[:cw]] * lanes))),
-                a_wr.en.eq(Const(1, lanes) << column[:lane_bits]),
+                a_wr.en.eq(Const(1, lanes) << a_column[:lane_bits]),
             ]
-        cell_bits = (n - 1).bit_length()
-        with m.If(write & ((region == COUPLER_REGION_B) | (region == COUPLER_REGION_K4))
-                  & (index < n)):
-            m.d.comb += [bk_wr.addr.eq(index[:cell_bits]),
-                         bk_wr.data.eq(Cat(cfg.data[:sw], cfg.data[:cw])),
-                         bk_wr.en.eq(Mux(region == COUPLER_REGION_B, 0b01, 0b10))]
-        # x and p writes (configuration while stopped, updates while running) share one
-        # data multiplexer each; a register only decodes its enable. A configured x goes to
-        # the shadow register, which IDLE copies to x (see the commit below).
-        write_x = [write & (region == COUPLER_REGION_X) & (index == i) for i in range(n)]
-        write_p = [write & (region == COUPLER_REGION_P) & (index == i) for i in range(n)]
+        if has_quartic:
+            with m.If(write & ((region == COUPLER_REGION_B) | (region == COUPLER_REGION_K4))
+                      & (index < n)):
+                m.d.comb += [bk_wr.addr.eq(index[:cell_bits]),
+                             bk_wr.data.eq(Cat(cfg.data[:sw], cfg.data[:cw])),
+                             bk_wr.en.eq(Mux(region == COUPLER_REGION_B, 0b01, 0b10))]
+        else:
+            with m.If(write & (region == COUPLER_REGION_B) & (index < n)):
+                m.d.comb += [bk_wr.addr.eq(index[:cell_bits]), bk_wr.data.eq(cfg.data[:sw]),
+                             bk_wr.en.eq(1)]
+        # A configured x or p goes to the current bank (the updates write the other).
+        write_x = write & (region == COUPLER_REGION_X) & (index < n)
+        write_p = write & (region == COUPLER_REGION_P) & (index < n)
         with m.If(write & (region == COUPLER_REGION_SCALAR)):
             with m.Switch(index):
                 with m.Case(COUPLER_REG_MODE):
                     m.d.sync += mode.eq(cfg.data[0])
-                with m.Case(COUPLER_REG_QUARTIC):
-                    m.d.sync += quartic.eq(cfg.data[0])
+                if has_quartic:
+                    with m.Case(COUPLER_REG_QUARTIC):
+                        m.d.sync += quartic.eq(cfg.data[0])
                 with m.Case(COUPLER_REG_HSHIFT):
                     m.d.sync += hshift.eq(cfg.data)
                 with m.Case(COUPLER_REG_DAMP):
@@ -339,7 +398,7 @@ class Coupler(wiring.Component):
         under = Signal()
         m.d.comb += under.eq(mode == COUPLER_UNDERDAMPED)
 
-        # Stream: issue (read A, register x) -> 1 (multiply) -> 2 (accumulate) -> 3 (the
+        # Stream: issue (read A and x) -> 1 (multiply) -> 2 (accumulate) -> 3 (the
         # gradient is complete: overdamped write, underdamped kick) -> 4 -> 5 (p2) -> 6
         # (underdamped write). Each stage carries its cell; `first` and `last` mark a
         # row's blocks.
@@ -364,29 +423,29 @@ class Coupler(wiring.Component):
             v6.eq(v5), c6.eq(c5),
         ]
 
-        # A x: `lanes` multipliers, operands registered (memory output, x_op), product
-        # registered. Every multiplier's operand and product registers have no reset (each
-        # is written before it is read in a step), so yosys puts them in the DSP block's own
-        # registers (SB_MAC16 A/B/output) instead of ~320 logic cells.
-        x_op = [Signal(state, name=f"x_op{k}", reset_less=True) for k in range(lanes)]
+        # A x: `lanes` multipliers, operands from the A and x memories' read registers, the
+        # product registered (no reset: written before it is read in a step, so yosys can
+        # put it in the DSP block's own output register).
         products = [Signal(signed(sw + cw), name=f"product{k}", reset_less=True)
                     for k in range(lanes)]
-        m.d.comb += a_rd.addr.eq(Cat(issue_block[:block_bits], issue_cell))
-        with m.If(issue):
-            for k in range(lanes):
-                column_values = Array(x[jb * lanes + k] for jb in range(blocks))
-                m.d.sync += x_op[k].eq(column_values[issue_block] if blocks > 1 else x[k])
+        m.d.comb += [a_rd.addr.eq(Cat(issue_block[:block_bits], issue_cell)),
+                     xw_rd.addr.eq(Cat(issue_block[:block_bits], bank))]
         with m.If(v1):
             for k in range(lanes):
                 a_value = a_rd.data[k * cw:(k + 1) * cw].as_signed()
-                m.d.sync += products[k].eq(a_value * x_op[k])
+                x_value = xw_rd.data[k * sw:(k + 1) * sw].as_signed()
+                m.d.sync += products[k].eq(a_value * x_value)
         # Accumulate -g (its only use, the update, needs -g): a row starts at (b_i << 12)
         # [- k4_i c3_i] and subtracts the products.
         acc = Signal(signed(coupler_acc_width(n, fmt)))
         product_sum, acc_init = Signal.like(acc), Signal.like(acc)
         b_2 = Signal(state)
-        m.d.comb += [q_rd.addr.eq(c1), b_2.eq(bk_rd.data[:sw]), product_sum.eq(sum(products)),
-                     acc_init.eq((b_2 << fmt.coef.frac) - Mux(quartic, q_rd.data, 0))]
+        m.d.comb += [b_2.eq(bk_rd.data[:sw]), product_sum.eq(sum(products))]
+        if has_quartic:
+            m.d.comb += [q_rd.addr.eq(c1),
+                         acc_init.eq((b_2 << fmt.coef.frac) - Mux(quartic, q_rd.data, 0))]
+        else:
+            m.d.comb += acc_init.eq(b_2 << fmt.coef.frac)
         with m.If(v2):
             m.d.sync += acc.eq(Mux(first2, acc_init, acc) - product_sum)
 
@@ -397,57 +456,74 @@ class Coupler(wiring.Component):
         u1_p, u2_p = Signal(signed(32), reset_less=True), Signal(signed(32), reset_less=True)
         m.d.sync += [u1_p.eq(u1_a * u1_b), u2_p.eq(u2_a * u2_b)]
 
-        # Per-cell operands, each one multiplexer shared by the stages that need it (the
-        # pre-pass and the stream never overlap).
-        s_half = Signal(range(n + 4))                    # t // 2 in the pre-pass
-        pre_x_cell = Signal(range(n + 2))                # square: t/2, cube: (t - 3)/2
-        x_index, noise_index = Signal(range(n)), Signal(range(n))
+        # Per-cell operands, each from a memory read port addressed the cycle before it is
+        # used: x of the pre-pass's cell or of the cell written (x_c), p of the cell in
+        # stage 3 (p_3), its noise sample (xi_c: stage 3 underdamped, stage 1 overdamped).
         write_cell = Signal(range(n))
+        x_cell = Signal(range(n + 2))                    # the cell x_c holds next cycle
         x_c, p_3, xi_c = Signal(state), Signal(state), Signal(signed(16))
+        stream_state = Signal()
         m.d.comb += [
-            s_half.eq(t[1:]),
             write_cell.eq(Mux(under, c6, c3)),
-            noise_index.eq(Mux(under, c3, c1)),
-            x_c.eq(x[x_index]), p_3.eq(p[c3]), xi_c.eq(source.samples.payload[noise_index]),
+            x_rd.addr.eq(Cat(x_cell[:cell_bits], bank ^ commit)),
+            p_rd.addr.eq(Cat(c2, bank)),
+            beats.read.addr.eq(Mux(idle, self.read.addr, Mux(under, c2, issue_cell))),
+            x_c.eq(x_rd.data), p_3.eq(p_rd.data), xi_c.eq(beats.read.data),
         ]
+        with m.If(stream_state & ~commit):
+            m.d.comb += x_cell.eq(Mux(under, c5, c2))
+        # (else cell 0: the pre-pass's first, read in the cycle before a step starts, of
+        # the bank the commit makes current)
 
-        # QUARTIC pre-pass, two cycles per cell (cell i from t = 2i), U1 computing a square
-        # on even cycles and a cube on odd ones: U1 <- x x (2i); c2 = sat(rnd(.)) (2i + 2);
-        # U1 <- c2 x (2i + 3); c3 = sat(rnd(.)) and U2 <- k4 c3 (2i + 5); k4 c3 written to
-        # q_mem (2i + 7), the last at 2 cells + 5. One rounding unit serves c2 and c3.
-        even = Signal()
-        stage_square, stage_c2, stage_cube, stage_c3, stage_store = (
-            Signal(name=f"pre_{k}") for k in ("square", "c2", "cube", "c3", "store"))
-        m.d.comb += [
-            even.eq(~t[0]),
-            stage_square.eq(pre_on & even & (t < 2 * n)),
-            stage_c2.eq(pre_on & even & (t >= 2) & (t <= 2 * n)),
-            stage_cube.eq(pre_on & ~even & (t >= 3) & (t <= 2 * n + 1)),
-            stage_c3.eq(pre_on & ~even & (t >= 5) & (t <= 2 * n + 3)),
-            stage_store.eq(pre_on & ~even & (t >= 7) & (t <= 2 * n + 5)),
-        ]
-        power, power_sat, c2_held = Signal(state), Signal(), Signal(state)
-        k4_c = Signal(coef)
-        pre_cell = Signal(range(n + 2))                  # c2: t/2 - 1, c3: (t - 5)/2
-        m.d.comb += [
-            Cat(power, power_sat).eq(Cat(*_saturate(_round(u1_p, 0, sfrac), sw))),
-            pre_x_cell.eq(Mux(even, s_half, s_half - 1)),
-            pre_cell.eq(Mux(even, s_half - 1, s_half - 2)),
-            # bk_mem answers a cycle later: k4 is used on odd cycles (pre_cell = s_half - 2,
-            # s_half = t // 2), so the even cycle before presents the same s_half - 2; in
-            # the stream it reads b of the cell in stage 1, used in stage 2.
-            bk_rd.addr.eq(Mux(pre_on, s_half - 2, c1)),
-            k4_c.eq(bk_rd.data[sw:]),
-            q_wr.addr.eq(s_half - 3), q_wr.data.eq(u2_p), q_wr.en.eq(stage_store),
-        ]
-        with m.If(stage_square):
-            m.d.sync += [u1_a.eq(x_c), u1_b.eq(x_c)]
-        with m.If(stage_c2):
-            m.d.sync += c2_held.eq(power)
-        with m.If(stage_cube):
-            m.d.sync += [u1_a.eq(c2_held), u1_b.eq(x_c)]
-        with m.If(stage_c3):
-            m.d.sync += [u2_a.eq(k4_c), u2_b.eq(power)]
+        if has_quartic:
+            # QUARTIC pre-pass, two cycles per cell (cell i from t = 2i), U1 computing a
+            # square on even cycles and a cube on odd ones: U1 <- x x (2i); c2 =
+            # sat(rnd(.)) (2i + 2); U1 <- c2 x (2i + 3); c3 = sat(rnd(.)) and U2 <- k4 c3
+            # (2i + 5); k4 c3 written to q_mem (2i + 7), the last at 2 cells + 5. One
+            # rounding unit serves c2 and c3.
+            s_half = Signal(range(n + 4))                # t // 2 in the pre-pass
+            even = Signal()
+            stage_square, stage_c2, stage_cube, stage_c3, stage_store = (
+                Signal(name=f"pre_{k}") for k in ("square", "c2", "cube", "c3", "store"))
+            m.d.comb += [
+                s_half.eq(t[1:]),
+                even.eq(~t[0]),
+                stage_square.eq(pre_on & even & (t < 2 * n)),
+                stage_c2.eq(pre_on & even & (t >= 2) & (t <= 2 * n)),
+                stage_cube.eq(pre_on & ~even & (t >= 3) & (t <= 2 * n + 1)),
+                stage_c3.eq(pre_on & ~even & (t >= 5) & (t <= 2 * n + 3)),
+                stage_store.eq(pre_on & ~even & (t >= 7) & (t <= 2 * n + 5)),
+            ]
+            # x for cycle t + 1: the square's cell (t + 1) / 2 on even, the cube's
+            # (t - 2) / 2 on odd.
+            next_half = Signal(range(n + 4))
+            m.d.comb += next_half.eq((t + 1)[1:])
+            with m.If(pre_on):
+                m.d.comb += x_cell.eq(Mux(t[0], next_half, next_half - 1))
+            power, power_sat, c2_held = Signal(state), Signal(), Signal(state)
+            k4_c = Signal(coef)
+            pre_cell = Signal(range(n + 2))              # c2: t/2 - 1, c3: (t - 5)/2
+            m.d.comb += [
+                Cat(power, power_sat).eq(Cat(*_saturate(_round(u1_p, 0, sfrac), sw))),
+                pre_cell.eq(Mux(even, s_half - 1, s_half - 2)),
+                # bk_mem answers a cycle later: k4 is used on odd cycles (pre_cell =
+                # s_half - 2, s_half = t // 2), so the even cycle before presents the same
+                # s_half - 2; in the stream it reads b of the cell in stage 1, used in
+                # stage 2.
+                bk_rd.addr.eq(Mux(pre_on, s_half - 2, c1)),
+                k4_c.eq(bk_rd.data[sw:]),
+                q_wr.addr.eq(s_half - 3), q_wr.data.eq(u2_p), q_wr.en.eq(stage_store),
+            ]
+            with m.If(stage_square):
+                m.d.sync += [u1_a.eq(x_c), u1_b.eq(x_c)]
+            with m.If(stage_c2):
+                m.d.sync += c2_held.eq(power)
+            with m.If(stage_cube):
+                m.d.sync += [u1_a.eq(c2_held), u1_b.eq(x_c)]
+            with m.If(stage_c3):
+                m.d.sync += [u2_a.eq(k4_c), u2_b.eq(power)]
+        else:
+            m.d.comb += bk_rd.addr.eq(c1)
 
         # Update, stage 3 (the gradient g = -acc is complete).
         noise_load = Signal()
@@ -496,28 +572,46 @@ class Coupler(wiring.Component):
 
         # Sticky flags: the pre-pass's c2 or c3 or the update's, one cell a cycle.
         flag_cell, flag_now = Signal(range(n + 2)), Signal()
-        m.d.comb += [flag_cell.eq(Mux(pre_on, pre_cell, write_cell)),
-                     flag_now.eq(Mux(pre_on, (stage_c2 | stage_c3) & power_sat,
-                                     writing & next_sat))]
+        if has_quartic:
+            m.d.comb += [flag_cell.eq(Mux(pre_on, pre_cell, write_cell)),
+                         flag_now.eq(Mux(pre_on, (stage_c2 | stage_c3) & power_sat,
+                                         writing & next_sat))]
+        else:
+            m.d.comb += [flag_cell.eq(write_cell), flag_now.eq(writing & next_sat)]
+        flags_next = Signal(n)
         for i in range(n):
-            with m.If(flag_now & (flag_cell == i)):
+            raised = flag_now & (flag_cell == i)
+            m.d.comb += flags_next[i].eq(flags[i] | raised)
+            with m.If(raised):
                 m.d.sync += flags[i].eq(1)
 
-        # Write x' to the shadow register (and p'); the commit copies the shadows to x, and
-        # the last cell's underdamped x', written in that very cycle, directly.
-        # IDLE copies the shadows too (a configured x lands there), so x always equals
-        # its shadow between runs; `run` waits while a configuration write is offered, so
-        # a run never starts before that copy.
+        # Write x' and p' to the other bank (overdamped: p unchanged, at stage 3;
+        # underdamped: p2, at stage 6), or a configured x or p to the current one.
         x_data, p_data = Signal(state), Signal(state)
-        m.d.comb += [x_data.eq(Mux(write, word, x_next)), p_data.eq(Mux(write, word, p2))]
-        for i in range(n):
-            with m.If(write_x[i] | (writing & (write_cell == i))):
-                m.d.sync += x_new[i].eq(x_data)
-            with m.If(write_p[i] | (writing & under & (write_cell == i))):
-                m.d.sync += p[i].eq(p_data)
-        with m.If(commit | idle):
-            m.d.sync += [x[i].eq(x_new[i]) for i in range(n - 1)]
-            m.d.sync += x[n - 1].eq(Mux(commit & under, x_next, x_new[n - 1]))
+        wr_cell, wr_bank = Signal(range(n)), Signal()
+        m.d.comb += [
+            x_data.eq(Mux(writing, x_next, word)),
+            p_data.eq(Mux(writing, Mux(under, p2, p_3), word)),
+            wr_cell.eq(Mux(writing, write_cell, index[:cell_bits])),
+            wr_bank.eq(bank ^ writing),
+            x_wr.addr.eq(Cat(wr_cell, wr_bank)), x_wr.data.eq(x_data),
+            x_wr.en.eq(writing | write_x),
+            p_wr.addr.eq(Cat(wr_cell, wr_bank)), p_wr.data.eq(p_data),
+            p_wr.en.eq(writing | write_p),
+            xw_wr.addr.eq(Cat(wr_cell[lane_bits:lane_bits + block_bits], wr_bank)),
+            xw_wr.data.eq(Cat(*([x_data] * lanes))),
+            xw_wr.en.eq(Mux(writing | write_x, Const(1, lanes) << wr_cell[:lane_bits], 0)),
+        ]
+
+        # The sample offered is read through `read` (x and p of the current bank: the
+        # commit that would swap it waits until the sample is taken).
+        m.d.comb += [xs_rd.addr.eq(Cat(self.read.addr, bank)),
+                     ps_rd.addr.eq(Cat(self.read.addr, bank)),
+                     self.read.data.x.eq(xs_rd.data), self.read.data.p.eq(ps_rd.data),
+                     self.read.data.xi.eq(beats.read.data),
+                     self.samples.valid.eq(emit)]
+        with m.If(self.samples.valid & self.samples.ready):
+            m.d.sync += emit.eq(0)
 
         with m.FSM() as fsm:
             with m.State("START"):
@@ -532,48 +626,49 @@ class Coupler(wiring.Component):
                     m.d.sync += remaining.eq(self.run.payload)
                     m.next = "NEXT"
             with m.State("NEXT"):
-                # Between steps: offer the sample; start the next step once it is taken.
-                taken = ~emit | self.samples.ready
-                m.d.comb += [self.running.eq(1), self.samples.valid.eq(emit)]
-                with m.If(taken):
-                    m.d.sync += emit.eq(0)
-                    with m.If(remaining == 0):
+                # Between steps: start the next once its noise beat is ready (a sample may
+                # be offered meanwhile); after the last, wait for the sample to be taken.
+                m.d.comb += self.running.eq(1)
+                with m.If(remaining == 0):
+                    with m.If(~emit | self.samples.ready):
                         m.next = "IDLE"
-                    with m.Elif(source.samples.valid):
-                        m.d.comb += start.eq(1)
-                        m.d.sync += t.eq(1)
+                with m.Elif(beats.beat.valid):
+                    m.d.comb += start.eq(1)
+                    m.d.sync += t.eq(1)
+                    if has_quartic:
                         with m.If(quartic):
                             m.d.comb += pre_on.eq(1)
                             m.next = "PRE"
                         with m.Else():
                             m.d.comb += stream_on.eq(1)
                             m.next = "STREAM"
-            with m.State("PRE"):
-                m.d.comb += [self.running.eq(1), pre_on.eq(1)]
-                m.d.sync += t.eq(t + 1)
-                with m.If(t == prepass_cycles - 1):
-                    m.d.sync += t.eq(0)
-                    m.next = "STREAM"
+                    else:
+                        m.d.comb += stream_on.eq(1)
+                        m.next = "STREAM"
+            if has_quartic:
+                with m.State("PRE"):
+                    m.d.comb += [self.running.eq(1), pre_on.eq(1)]
+                    m.d.sync += t.eq(t + 1)
+                    with m.If(t == prepass_cycles - 1):
+                        m.d.sync += t.eq(0)
+                        m.next = "STREAM"
             with m.State("STREAM"):
-                m.d.comb += [self.running.eq(1), stream_on.eq(1)]
-                m.d.sync += t.eq(t + 1)
-                with m.If(t == commit_at):
+                m.d.comb += [self.running.eq(1), stream_on.eq(1), stream_state.eq(1)]
+                with m.If(t != commit_at):
+                    m.d.sync += t.eq(t + 1)
+                with m.Elif(~emit | self.samples.ready):
+                    # The commit: the banks swap, the beat is used up, a sample is offered.
                     m.d.comb += commit.eq(1)
-                    m.d.sync += [t.eq(0), remaining.eq(Mux(self.stop, 0, remaining - 1))]
+                    m.d.sync += [t.eq(0), bank.eq(~bank),
+                                 remaining.eq(Mux(self.stop, 0, remaining - 1))]
                     with m.If(left == 1):
-                        m.d.sync += [left.eq(thin), emit.eq(1)]
+                        m.d.sync += [left.eq(thin), emit.eq(1), sample_flags.eq(flags_next)]
                     with m.Else():
                         m.d.sync += left.eq(left - 1)
                     m.next = "NEXT"
-
-        # x_c's cell: the pre-pass's from the cycle a step starts (NEXT, where nothing is
-        # written) through PRE, else the update's. Decoded from the state register alone, so
-        # the x multiplexer and the update behind it do not wait for the step-start logic.
-        m.d.comb += x_index.eq(Mux(fsm.ongoing("NEXT") | fsm.ongoing("PRE"), pre_x_cell,
-                                   write_cell))
+        del fsm
 
         out = self.samples.payload
-        m.d.comb += [out.seq.eq(step), out.flags.eq(Cat(*flags))]
-        m.d.comb += [out.x[i].eq(x[i]) for i in range(n)]
-        m.d.comb += [out.p[i].eq(p[i]) for i in range(n)]
+        m.d.comb += [out.seq.eq(step), out.flags.eq(sample_flags),
+                     self.noise.payload.eq(step)]
         return m

@@ -35,12 +35,13 @@ import numpy as np
 from tritherm.formats import (COUPLER_CELL_BITS, COUPLER_FORMAT, COUPLER_INDEX_BITS,
                               COUPLER_MAX_CELLS, COUPLER_MODES, COUPLER_OVERDAMPED,
                               COUPLER_REGION_A, COUPLER_REGION_B, COUPLER_REGION_K4,
-                              COUPLER_REGION_P, COUPLER_REGION_SCALAR, COUPLER_REGION_X,
+                              COUPLER_REGION_A_ROW, COUPLER_REGION_P,
+                              COUPLER_REGION_SCALAR, COUPLER_REGION_X,
                               COUPLER_REG_DAMP,
                               COUPLER_REG_FLAGS, COUPLER_REG_HSHIFT, COUPLER_REG_MODE,
                               COUPLER_REG_NOISE, COUPLER_REG_QUARTIC, COUPLER_REG_SEED,
                               COUPLER_REG_THIN, THREEFRY_ROUNDS,
-                              CouplerFormat, coupler_address)
+                              CouplerFormat, coupler_a_write, coupler_address)
 
 from .threefry import noise_steps, shaper_stats
 
@@ -94,18 +95,22 @@ class CouplerModel:
     Parameters
     ----------
     cells : int
-        Number of cells (1..64).
+        Number of cells (1..256).
     shaper, rounds :
         The `NoiseSource` configuration (its samples drive the cells).
     fmt : CouplerFormat
+    quartic : bool
+        The core has the quartic pre-pass (``Coupler(quartic=True)``); without it the
+        QUARTIC register ignores writes and reads 0, as the core's does.
     """
 
     def __init__(self, cells: int, shaper: str = "icdf", rounds: int = THREEFRY_ROUNDS,
-                 fmt: CouplerFormat = COUPLER_FORMAT):
+                 fmt: CouplerFormat = COUPLER_FORMAT, quartic: bool = True):
         if not isinstance(cells, int) or not 1 <= cells <= COUPLER_MAX_CELLS:
             raise ValueError(f"cells must be an integer in [1, {COUPLER_MAX_CELLS}], "
                              f"got {cells!r}")
         self.cells, self.shaper, self.rounds, self.fmt = cells, shaper, rounds, fmt
+        self.has_quartic = bool(quartic)
         n = cells
         self.A = np.zeros((n, n), dtype=np.int64)
         self.b = np.zeros(n, dtype=np.int64)
@@ -133,6 +138,10 @@ class CouplerModel:
             i, j = index >> COUPLER_CELL_BITS, index & ((1 << COUPLER_CELL_BITS) - 1)
             if i < n and j < n:
                 self.A[i, j] = _signed(data, self.fmt.coef.width)
+        elif region == COUPLER_REGION_A_ROW:
+            i, j = index, data >> 16 & 0xFFFF
+            if i < n and j < n:
+                self.A[i, j] = _signed(data, self.fmt.coef.width)
         elif region in (COUPLER_REGION_B, COUPLER_REGION_K4, COUPLER_REGION_X,
                         COUPLER_REGION_P):
             if index < n:
@@ -143,7 +152,7 @@ class CouplerModel:
             if index == COUPLER_REG_MODE:
                 self.mode = data & 1
             elif index == COUPLER_REG_QUARTIC:
-                self.quartic = data & 1
+                self.quartic = data & 1 if self.has_quartic else 0
             elif index == COUPLER_REG_HSHIFT:
                 self.hshift = data & ((1 << self.fmt.hshift_bits) - 1)
             elif index == COUPLER_REG_DAMP:
@@ -248,7 +257,7 @@ class CouplerProgram:
         out = []
         for i in range(n):
             for j in range(n):
-                out.append((coupler_address(COUPLER_REGION_A, i, j), int(self.A[i, j])))
+                out.append(coupler_a_write(i, j, int(self.A[i, j])))
         for region, values in ((COUPLER_REGION_B, self.b), (COUPLER_REGION_K4, self.k4),
                                (COUPLER_REGION_X, self.x0), (COUPLER_REGION_P, self.p0)):
             out += [(coupler_address(region, i), int(v)) for i, v in enumerate(values)]

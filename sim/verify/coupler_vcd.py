@@ -247,11 +247,11 @@ def run_with_waves(program: CouplerProgram, steps: int, multipliers: int, simula
     `golden_vcd_path(vcd)` and compare the two sample by sample."""
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number in [1, {MAX_STEPS}], got {steps!r}")
-    from tritherm.hdl.thermo import Coupler
+    from tritherm.hdl.thermo.wide import WideCoupler
 
     if simulator not in ("icarus", "verilator"):
         raise ValueError(f"simulator must be icarus or verilator, got {simulator!r}")
-    dut = Coupler(program.cells, multipliers, program.shaper)   # checks cells, multipliers
+    dut = WideCoupler(program.cells, multipliers, program.shaper)   # checks cells, multipliers
     program = program.with_(thin=1)
     vcd = Path(vcd)
     golden_path = golden_vcd_path(vcd)

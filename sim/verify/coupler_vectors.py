@@ -326,10 +326,10 @@ def first_difference(got: list[int], want: list[int], cells: int) -> str | None:
 def run_jobs(simulator: str, cells: int, multipliers: int, jobs: list[CouplerJob],
              traffic: Traffic | None = None, shaper: str = "icdf") -> list[list[int]]:
     """Run `jobs` on a fresh core in `simulator` ("amaranth", "icarus", "verilator")."""
-    from tritherm.hdl.thermo import Coupler
+    from tritherm.hdl.thermo.wide import WideCoupler
 
     counts = sample_counts(jobs, cells, shaper)
-    dut = Coupler(cells, multipliers, shaper)
+    dut = WideCoupler(cells, multipliers, shaper)
     if simulator == "amaranth":
         from amaranth.sim import Simulator
 
@@ -351,7 +351,7 @@ def run_jobs(simulator: str, cells: int, multipliers: int, jobs: list[CouplerJob
 
 def run_cocotb_jobs(dut, simulator: str, jobs: list[CouplerJob], counts: list[list[int]],
                     traffic: Traffic | None = None, vcd: Path | None = None) -> list[list[int]]:
-    """Run `jobs` on the Coupler `dut` as Verilog under cocotb on `simulator` ("icarus" or
+    """Run `jobs` on the `WideCoupler` `dut` as Verilog under cocotb on `simulator` ("icarus" or
     "verilator"); with `vcd`, its waveform goes there (and, on failure, the log beside it)."""
     import shutil
 
