@@ -6,13 +6,17 @@
    Verilog and Verilator, each compared word for word with the golden model.
 4. Noise without an LFSR: Random123's known answer, an 8-cell Threefry noise source on
    the Amaranth simulator against the golden model, and its statistics on 10^5 samples.
-5. Build the ternary and noise self-test bitstreams for the iCEBreaker and the ULX3S-85F
+5. The ternary digit classifier (`tritherm.apps.digits`): its accuracy on the test split,
+   a confusion-matrix PNG, and a few test digits through the array on Verilator, every
+   logit equal to the golden integer model.
+6. Build the ternary and noise self-test bitstreams for the iCEBreaker and the ULX3S-85F
    and print their resource and timing tables.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +66,7 @@ def run_demo(build: bool = True, seed: int = 2402) -> int:
           f"{np.allclose(y, approx, rtol=0, atol=0)}")
 
     failures += _noise_demo(seed)
+    failures += _digits_demo(seed)
 
     if build:
         from tritherm.boards.build import build_noise_selftest, build_selftest
@@ -72,6 +77,35 @@ def run_demo(build: bool = True, seed: int = 2402) -> int:
             failures += not build_noise_selftest(board).timing_met
     print("\ndemo finished:", "all checks passed" if not failures else f"{failures} failures")
     return 0 if not failures else 1
+
+
+def _digits_demo(seed: int, count: int = 8, plot: str = "digits-confusion.png") -> int:
+    """The shipped ternary classifier: the test split on the golden integer model, then a
+    few test digits through the simulated array on Verilator, every logit compared."""
+    from tritherm.apps.digits import (confusion_matrix, evaluate, load_model, load_split,
+                                      plot_confusion)
+    from tritherm.apps.digits.hardware import rtl_backend
+
+    network = load_model()
+    _, _, images, labels = load_split()
+    _step(f"ternary digit classifier (tritherm apps digits): the {len(images)} test digits "
+          f"on the golden integer model")
+    golden = evaluate(network, images, labels)
+    print(f"accuracy {100 * golden.accuracy:.2f}% with ternary weights and int8 activations "
+          f"(the same network in float32: "
+          f"{100 * network.metadata['float32_test_accuracy']:.2f}%)")
+    plot_confusion(Path(plot), confusion_matrix(labels, golden.predictions), images, labels,
+                   golden.predictions, title=f"{len(images)} test digits, golden integer model")
+    print(f"confusion matrix and misclassified digits: {plot}")
+    chosen = np.random.default_rng(seed).choice(len(images), count, replace=False)
+    backend = rtl_backend("verilator")
+    _step(f"{count} test digits (seed {seed}) through {backend.description}")
+    logits = network.forward(images[chosen], backend.matmul)
+    same = np.array_equal(logits, golden.logits[chosen])
+    print(f"predicted {np.argmax(logits, axis=1).tolist()}, true {labels[chosen].tolist()}; "
+          f"{backend.tiles} array tiles in {backend.seconds:.1f} s: "
+          + ("PASS, every logit equals the golden integer model" if same else "FAIL"))
+    return int(not same)
 
 
 def _noise_demo(seed: int, steps: int = 300) -> int:
