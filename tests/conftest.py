@@ -2,6 +2,9 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 # Simulation builds of this checkout go to its own cache, so a clean clone builds afresh.
 os.environ.setdefault("TRITHERM_CACHE", str(Path(__file__).resolve().parent.parent / ".tritherm-cache"))
 
@@ -13,3 +16,27 @@ os.environ.setdefault("TRITHERM_SEED", str(random.SystemRandom().randrange(1, 2 
 def pytest_report_header(config):
     seed = os.environ["TRITHERM_SEED"]
     return f"tritherm random seed {seed} (replay with TRITHERM_SEED={seed} make test)"
+
+
+# --- fixtures shared by test modules (a module's own fixture of the same name wins) --------
+
+@pytest.fixture
+def rng():
+    """A generator seeded with the run's seed, printed for replay."""
+    seed = int(os.environ["TRITHERM_SEED"])
+    print(f"seed {seed} (replay with TRITHERM_SEED={seed})")
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture(scope="module")
+def split():
+    """The digit classifier's fixed train/test split (`tritherm.apps.digits.load_split`)."""
+    from tritherm.apps.digits import load_split
+    return load_split()
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped digit classifier (`tritherm.apps.digits.load_model`)."""
+    from tritherm.apps.digits import load_model
+    return load_model()

@@ -543,8 +543,8 @@ for bad, name in (("1", "one"), ("0", "zero"), ("257", "too-many"), ("-8", "nega
 for bad, name in (("3", "not-power-of-two"), ("0", "zero"), ("8", "more-than-cells"),
                   ("-2", "negative"), ("two", "text"), ("1024", "huge")):
     row(f"sim-coupler-multipliers-{name}", [*SC, "--multipliers", bad], "multipliers", SCOUT)
-SCM = swap(SC, "--cells")
-for bad, name, message in [
+#: Matrix files no command that takes --matrix accepts: (path, row name, message fragment).
+BAD_MATRICES = [
     ("{tmp}/missing.npy", "missing", "does not exist"),
     ("{dir}", "directory", "directory"),
     ("{txt}", "text-file", None),
@@ -555,21 +555,25 @@ for bad, name, message in [
     ("{Acomplex}", "complex", "complex"),
     ("{Anan}", "nan", "NaN"),
     ("{Ainf}", "inf", None),
+    ("{Ahuge}", "huge", None),
     ("{Aempty}", "empty", "empty"),
     ("{A1d}", "vector", "square"),
     ("{A3d}", "3-d", "square"),
     ("{Arect}", "rectangular", "square"),
-    ("{A1}", "one-cell", "cells"),
-    ("{Abig}", "too-big", "cells"),
     ("{Anonsym}", "not-symmetric", "symmetric"),
     ("{Aindef}", "indefinite", "positive definite"),
     ("{Azero}", "zero", None),
-    ("{Ahuge}", "huge", None),
+    ("{Abig}", "too-big", "cells"),
     ("{Atext_csv}", "csv-text", None),
     ("{Aragged_csv}", "csv-ragged", None),
     ("{Aempty_csv}", "csv-empty", None),
     ("{Anan_csv}", "csv-nan", None),
     ("{Asemi_csv}", "csv-semicolons", None),
+]
+
+SCM = swap(SC, "--cells")
+for bad, name, message in BAD_MATRICES + [
+    ("{A1}", "one-cell", "cells"),
 ]:
     row(f"sim-coupler-matrix-{name}", [*SCM, "--matrix", bad], message, SCOUT)
 row("sim-coupler-cells-disagree-with-matrix", [*SC, "--matrix", "{A}"], "--cells", SCOUT)
@@ -790,36 +794,12 @@ LOUT = ("{o}/r.npy", "{o}/.r.npy*")
 row("linalg-no-op", ["linalg", "--matrix", "{A}"], "required")
 row("linalg-unknown-op", ["linalg", "det", "--matrix", "{A}"], "invalid choice")
 row("linalg-no-matrix", swap(L, "--matrix"), "required", LOUT)
-for bad, name, message in [
-    ("{tmp}/missing.npy", "missing", "does not exist"),
-    ("{dir}", "directory", "directory"),
-    ("{txt}", "text-file", None),
-    ("{Atxt}", "txt-numbers", ".npy or .csv"),
-    ("{junk}", "junk-npy", None),
+for bad, name, message in BAD_MATRICES + [
     ("{zero}", "empty-file", None),
-    ("{npz}", "npz", None),
-    ("{obj}", "object-array", None),
     ("{pickle}", "pickle", None),
     ("{str}", "strings", None),
-    ("{Acomplex}", "complex", "complex"),
-    ("{Anan}", "nan", "NaN"),
-    ("{Ainf}", "inf", None),
-    ("{Ahuge}", "huge", None),
-    ("{Aempty}", "empty", "empty"),
-    ("{A1d}", "vector", "square"),
-    ("{A3d}", "3-d", "square"),
-    ("{Arect}", "rectangular", "square"),
-    ("{Anonsym}", "not-symmetric", "symmetric"),
-    ("{Aindef}", "indefinite", "positive definite"),
-    ("{Azero}", "zero", None),
-    ("{Abig}", "too-big", "cells"),
     ("{Acond}", "ill-conditioned", "condition number"),
     ("{Abool}", "bool", None),
-    ("{Atext_csv}", "csv-text", None),
-    ("{Aragged_csv}", "csv-ragged", None),
-    ("{Aempty_csv}", "csv-empty", None),
-    ("{Anan_csv}", "csv-nan", None),
-    ("{Asemi_csv}", "csv-semicolons", None),
     ("{Acomplex_csv}", "csv-complex", None),
     ("", "empty-path", None),
 ]:

@@ -5,8 +5,6 @@ independently of the module under test, with Python ints and `fractions.Fraction
 (``round(Fraction)`` rounds halves to even), never with numpy's rounding or floats.
 """
 
-import os
-import random
 from fractions import Fraction
 
 import numpy as np
@@ -14,29 +12,11 @@ import pytest
 
 from tritherm.apps.digits import (EPOCHS, IntegerLayer, IntegerNetwork, TrainConfig,
                                   check_images, check_labels, default_model_path, evaluate,
-                                  export, load_model, load_split, quantize_multiplier,
+                                  export, load_model, quantize_multiplier,
                                   quantize_pixels, requantize, save_model, train)
 from tritherm.apps.digits.integer import MAX_SHIFT, MULTIPLIER_BITS
 from tritherm.errors import UserError
 from tritherm.sim.golden import pack_base3
-
-SEED = int(os.environ.get("TRITHERM_SEED", "0")) or random.randrange(1, 2 ** 24)
-
-
-@pytest.fixture
-def rng():
-    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
-    return np.random.default_rng(SEED)
-
-
-@pytest.fixture(scope="module")
-def split():
-    return load_split()
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_model(default_model_path())
 
 
 # --- independent plain-Python reference ----------------------------------------------------

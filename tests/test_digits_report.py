@@ -1,33 +1,13 @@
 """The digit classifier's API for its command: evaluation, plots, memory, baseline, training."""
 
-import os
-import random
 
 import numpy as np
 import pytest
 
-from tritherm.apps.digits import (TrainConfig, confusion_matrix, default_model_path, evaluate,
+from tritherm.apps.digits import (TrainConfig, confusion_matrix, evaluate,
                                   float_baseline, load_model, load_split, memory_table,
                                   plot_confusion, train_and_save)
 from tritherm.errors import UserError
-
-SEED = int(os.environ.get("TRITHERM_SEED", "0")) or random.randrange(1, 2 ** 24)
-
-
-@pytest.fixture
-def rng():
-    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
-    return np.random.default_rng(SEED)
-
-
-@pytest.fixture(scope="module")
-def split():
-    return load_split()
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_model(default_model_path())
 
 
 def test_split_is_fixed_and_stratified(split):

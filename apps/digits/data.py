@@ -87,12 +87,7 @@ def check_images(images, name: str = "images") -> np.ndarray:
                         f"got shape {array.shape}")
     if array.shape[0] == 0:
         raise UserError(f"{name} is empty: give at least one image")
-    array = _integers(array, name)
-    bad = (array < 0) | (array > GREY_LEVELS - 1)
-    if bad.any():
-        raise UserError(f"{name}{_where(array, bad)} = {array[bad][0]} is not a grey level "
-                        f"in 0..{GREY_LEVELS - 1}")
-    return array
+    return _within(_integers(array, name), name, GREY_LEVELS - 1, "a grey level")
 
 
 def check_labels(labels, count: int, name: str = "labels") -> np.ndarray:
@@ -105,9 +100,13 @@ def check_labels(labels, count: int, name: str = "labels") -> np.ndarray:
         raise UserError(f"{name} must be a 1-D array of digits, got shape {array.shape}")
     if array.shape[0] != count:
         raise UserError(f"{name} has {array.shape[0]} entries but there are {count} images")
-    array = _integers(array, name)
-    bad = (array < 0) | (array > CLASSES - 1)
+    return _within(_integers(array, name), name, CLASSES - 1, "a digit")
+
+
+def _within(array: np.ndarray, name: str, top: int, what: str) -> np.ndarray:
+    """`array` if every value is in 0..top; else UserError naming the first that is not."""
+    bad = (array < 0) | (array > top)
     if bad.any():
-        raise UserError(f"{name}{_where(array, bad)} = {array[bad][0]} is not a digit "
-                        f"in 0..{CLASSES - 1}")
+        raise UserError(f"{name}{_where(array, bad)} = {array[bad][0]} is not {what} "
+                        f"in 0..{top}")
     return array
