@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from tritherm.formats import TernaryArrayShape, accumulator_width
 from tritherm.sim.golden import (array_weight_image, bitlinear_forward, check_int8,
-                                 check_ternary, decode_base3_byte, dequantize, float_linear,
+                                 check_ternary, decode_2bit_byte, decode_base3_byte, dequantize,
+                                 float_linear,
                                  pack_base3, pack_i2s, quantize_activations, quantize_weights,
                                  ternary_matmul, unpack_base3, unpack_i2s)
 
@@ -465,8 +466,11 @@ def test_rejects_mismatched_shapes():
 
 def py_array_image(shape, w_rows):
     """TernaryArrayShape's documented layout: k = row * inputs + j; byte column l*groups + g;
-    base-3 digit i (least significant first) is code w + 1 of input 5g + i of that row."""
-    groups = -(-shape.inputs // 5)
+    digit i (least significant first) is code w + 1 of input n g + i of that row: base-3
+    digits, n = 5, or (the "2bit" packing) two-bit digits, n = 4."""
+    n = 4 if shape.packing == "2bit" else 5
+    base = 4 if shape.packing == "2bit" else 3
+    groups = -(-shape.inputs // n)
     rows = -(-shape.max_k // shape.inputs)
 
     def weight(lane, k):
@@ -480,10 +484,10 @@ def py_array_image(shape, w_rows):
         for lane in range(shape.lanes):
             for g in range(groups):
                 byte = 0
-                for i in range(5):
-                    j = 5 * g + i
+                for i in range(n):
+                    j = n * g + i
                     w = weight(lane, row * shape.inputs + j) if j < shape.inputs else 0
-                    byte += (w + 1) * 3 ** i
+                    byte += (w + 1) * base ** i
                 word.append(byte)
         image.append(word)
     return image
@@ -493,8 +497,9 @@ def py_array_image(shape, w_rows):
     (1, 1, 1), (1, 5, 5), (2, 5, 10), (3, 7, 20), (4, 12, 30), (2, 13, 13), (5, 3, 7),
     (2, 16, 40),
 ])
-def test_array_weight_image_against_layout(rng, lanes, inputs, max_k):
-    shape = TernaryArrayShape(lanes, inputs, max_k)
+@pytest.mark.parametrize("variant", ["tree", "dense-2bit"])
+def test_array_weight_image_against_layout(rng, lanes, inputs, max_k, variant):
+    shape = TernaryArrayShape(lanes, inputs, max_k, variant)
     for n, k in [(lanes, shape.capacity), (lanes, max_k), (max(1, lanes - 1), max(1, max_k - 3))]:
         w = rng.integers(-1, 2, size=(n, k))
         image = array_weight_image(shape, w)
@@ -510,3 +515,33 @@ def test_array_weight_image_hand_example():
     # Lane 1 is missing from the tile: all zeros -> code 1 everywhere -> 1+3+9+27+81 = 121.
     image = array_weight_image(TernaryArrayShape(2, 7, 7), [[1, -1, 0, 0, 0, 1, 1]])
     assert image.tolist() == [[119, 125, 121, 121]]
+
+
+def test_array_weight_image_2bit_hand_example():
+    # The "2bit" packing: lanes 2, inputs 7 -> groups 2, one row of 4 bytes.
+    # Lane 0 weights [1, -1, 0, 0 | 0, 1, 1]: codes [2, 0, 1, 1] -> 2 + 0 + 16 + 64 = 82;
+    # [1, 2, 2, pad 1] -> 1 + 8 + 32 + 64 = 105. Lane 1: all zeros -> 0b01010101 = 85.
+    image = array_weight_image(TernaryArrayShape(2, 7, 7, "dense-2bit"),
+                               [[1, -1, 0, 0, 0, 1, 1]])
+    assert image.tolist() == [[82, 105, 85, 85]]
+
+
+def test_packing_follows_the_variant():
+    for variant, packing, per_byte in [("tree", "base3", 5), ("dense", "base3", 5),
+                                       ("dense-base3", "base3", 5), ("dense-2bit", "2bit", 4)]:
+        shape = TernaryArrayShape(3, 9, 18, variant)
+        assert (shape.packing, shape.weights_per_byte) == (packing, per_byte)
+        assert shape.row_bytes == 3 * -(-9 // per_byte)
+
+
+def test_decode_2bit_byte():
+    assert decode_2bit_byte(0b01010101) == ([0, 0, 0, 0], False)
+    assert decode_2bit_byte(0b00011000) == ([-1, 1, 0, -1], False)   # codes 0, 2, 1, 0
+    assert decode_2bit_byte(0b11100100) == ([-1, 0, 1, 0], True)     # code 3 is a zero
+    for byte in range(256):
+        weights, invalid = decode_2bit_byte(byte)
+        codes = [(byte >> (2 * i)) & 3 for i in range(4)]
+        assert invalid == (3 in codes)
+        assert weights == [c - 1 if c != 3 else 0 for c in codes]
+    with pytest.raises(ValueError, match="256"):
+        decode_2bit_byte(256)

@@ -5,7 +5,7 @@ import pytest
 
 from tritherm.boards.build import build_selftest
 from tritherm.boards.synth import MULTIPLIER_CELLS, yosys_cell_counts
-from tritherm.formats import TernaryArrayShape
+from tritherm.formats import TERNARY_VARIANTS, TernaryArrayShape
 from tritherm.hdl.ternary import TernaryArray
 from tritherm.hdl.ternary.int8_reference import Int8MacArray
 
@@ -18,9 +18,11 @@ def multipliers(cells):
     return {name: n for name, n in cells.items() if name in MULTIPLIER_CELLS}
 
 
+@pytest.mark.parametrize("variant", TERNARY_VARIANTS)
 @pytest.mark.parametrize("family", FAMILIES)
-def test_ternary_array_uses_no_multipliers(family, tmp_path):
-    shape = TernaryArrayShape(lanes=2, inputs=5, max_k=20)
+def test_ternary_array_uses_no_multipliers(family, variant, tmp_path):
+    """Every variant of the array, mapped with DSP blocks allowed, uses none."""
+    shape = TernaryArrayShape(lanes=2, inputs=5, max_k=20, variant=variant)
     cells = yosys_cell_counts(TernaryArray(shape), family, dsp=True, workdir=tmp_path)
     assert sum(cells.values()) > 0
     assert multipliers(cells) == {}

@@ -7,13 +7,13 @@ import pytest
 
 from tritherm.hdl.ternary import TernaryArray
 from tritherm.sim.verify import rtl
-from tritherm.sim.verify.ternary_vectors import TEST_SHAPES, shape_to_text
+from tritherm.sim.verify.ternary_vectors import COCOTB_SHAPES, shape_id, shape_to_text
 
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 
 
 @pytest.mark.parametrize("simulator", rtl.SIMULATORS)
-@pytest.mark.parametrize("shape", TEST_SHAPES, ids=str)
+@pytest.mark.parametrize("shape", COCOTB_SHAPES, ids=shape_id)
 def test_ternary_array_cocotb(simulator, shape):
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
     build = rtl.build(rtl.verilog_of(TernaryArray(shape), "ternary_array"), "ternary_array",

@@ -2,18 +2,29 @@
 `verilator --lint-only -Wall`."""
 
 import pytest
+from amaranth.back import verilog
 
 from tritherm.cli import main
 from tritherm.hdl.io import Crc16, UartRx, UartTx
+from tritherm.hdl.ternary import TernaryArray
 from tritherm.sim.verify import rtl
-from tritherm.sim.verify.ternary_vectors import TEST_SHAPES
+from tritherm.sim.verify.ternary_vectors import TEST_GEOMETRIES, TEST_SHAPES, shape_id
 
 
-@pytest.mark.parametrize("shape", TEST_SHAPES, ids=str)
-def test_generated_verilog_is_lint_clean(shape, tmp_path):
+@pytest.mark.parametrize("lanes,inputs,max_k", TEST_GEOMETRIES)
+def test_generated_verilog_is_lint_clean(lanes, inputs, max_k, tmp_path):
     path = tmp_path / "ternary.v"
-    assert main(["verilog", "ternary", "--lanes", str(shape.lanes), "--inputs",
-                 str(shape.inputs), "--max-k", str(shape.max_k), "-o", str(path)]) == 0
+    assert main(["verilog", "ternary", "--lanes", str(lanes), "--inputs",
+                 str(inputs), "--max-k", str(max_k), "-o", str(path)]) == 0
+    clean, messages = rtl.lint(path)
+    assert clean, messages
+
+
+@pytest.mark.parametrize("shape", [s for s in TEST_SHAPES if s.variant != "tree"], ids=shape_id)
+def test_array_variants_are_lint_clean(shape, tmp_path):
+    """Every variant of the array, written as `tritherm verilog` writes it."""
+    path = tmp_path / "ternary.v"
+    path.write_text(verilog.convert(TernaryArray(shape), name="ternary_array", emit_src=False))
     clean, messages = rtl.lint(path)
     assert clean, messages
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "INT8_MIN", "INT8_MAX", "TRITS_PER_BYTE", "BASE3_CODES", "trit_code",
+    "TERNARY_PACKINGS", "TERNARY_VARIANTS", "TERNARY_VARIANT_PACKING",
     "accumulator_width", "TernaryArrayShape",
     "THREEFRY_ROTATIONS", "THREEFRY_PARITY", "THREEFRY_INJECT_EVERY", "THREEFRY_ROUNDS",
     "THREEFRY_MAX_ROUNDS", "NOISE_SEED_BITS", "NOISE_COUNTER_BITS", "check_rounds", "stream_key",
@@ -25,6 +26,17 @@ INT8_MIN, INT8_MAX = -128, 127
 TRITS_PER_BYTE = 5
 #: Byte values 0..242 are valid base-3 codes; 243..255 are invalid.
 BASE3_CODES = 3 ** TRITS_PER_BYTE
+#: Weight packings of the array's weight bytes, and the weights in one byte of each:
+#: base 3 (1.6 bits a weight) and two bits a weight (bitnet.cpp's I2_S codes w + 1).
+TERNARY_PACKINGS = {"base3": TRITS_PER_BYTE, "2bit": 4}
+#: Implementations of the ternary array (`TernaryArrayShape.variant`) and the packing each
+#: is written in: "tree" decodes base-3 bytes as it reads them and adds in a borrow tree;
+#: the "dense" datapath keeps two bits a weight in its memory, decoded from base-3 bytes
+#: as they are written ("dense"), written so by the host ("dense-2bit"), or reads base-3
+#: bytes and decodes them on every read ("dense-base3"). See tritherm.hdl.ternary.
+TERNARY_VARIANT_PACKING = {"tree": "base3", "dense": "base3", "dense-base3": "base3",
+                           "dense-2bit": "2bit"}
+TERNARY_VARIANTS = tuple(TERNARY_VARIANT_PACKING)
 
 
 def trit_code(weight: int) -> int:
@@ -73,26 +85,46 @@ class TernaryArrayShape:
         Activations consumed per cycle by every lane (1..256).
     max_k : int
         Longest dot product the array accepts (1..65536); rounded up to whole rows.
+    variant : str
+        Which implementation of the array, one of `TERNARY_VARIANTS` (default ``"dense"``);
+        it also fixes how the weights are packed (`packing`).
 
     The weight memory holds ``rows`` words, one per beat of activations. A word holds
-    ``groups = ceil(inputs / 5)`` bytes per lane; byte ``g`` of lane ``l`` sits at byte
-    column ``l * groups + g`` and its base-3 digit ``i`` (least significant first) is the
-    code ``w + 1`` of the weight for input ``5 g + i`` of that row.
+    ``groups = ceil(inputs / weights_per_byte)`` bytes per lane; byte ``g`` of lane ``l``
+    sits at byte column ``l * groups + g``. Its digit ``i`` (least significant first) is
+    the code ``w + 1`` of the weight for input ``weights_per_byte * g + i`` of that row:
+    a base-3 digit, five to a byte, in the ``"base3"`` packing; two bits (``2i+1:2i``),
+    four to a byte, in the ``"2bit"`` packing (bitnet.cpp's I2_S codes, code 3 invalid).
     """
 
     lanes: int
     inputs: int
     max_k: int
+    variant: str = "dense"
 
     def __post_init__(self):
         _check_range("lanes", self.lanes, 1, 1024)
         _check_range("inputs", self.inputs, 1, 256)
         _check_range("max_k", self.max_k, 1, 65536)
+        if self.variant not in TERNARY_VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(TERNARY_VARIANTS)}, "
+                             f"got {self.variant!r}")
+
+    @property
+    def packing(self) -> str:
+        """How the weights are packed in the bytes written to the array: ``"base3"`` or
+        ``"2bit"`` (`TERNARY_PACKINGS`)."""
+        return TERNARY_VARIANT_PACKING[self.variant]
+
+    @property
+    def weights_per_byte(self) -> int:
+        """Weights in one packed byte: 5 (base 3) or 4 (two bits each)."""
+        return TERNARY_PACKINGS[self.packing]
 
     @property
     def groups(self) -> int:
         """Packed bytes per lane per row."""
-        return -(-self.inputs // TRITS_PER_BYTE)
+        return -(-self.inputs // self.weights_per_byte)
 
     @property
     def rows(self) -> int:

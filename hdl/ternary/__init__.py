@@ -1,7 +1,13 @@
-"""Ternary MAC array (BitNet b1.58): packed base-3 weights, int8 activations, no multipliers."""
+"""Ternary MAC array (BitNet b1.58): packed ternary weights, int8 activations, no multipliers.
 
-from .array import TernaryArray, WeightWriteSignature, adder_tree, ternary_term
+`TernaryArray(shape)` builds the variant ``shape.variant`` names: `TreeTernaryArray`
+(base-3 bytes decoded on every read) or `DenseTernaryArray` (two bits a weight in memory,
+exact terms, a tree registered at every level).
+"""
+
+from .array import TernaryArray, TreeTernaryArray, WeightWriteSignature, adder_tree, ternary_term
 from .decoder import TRIT, Base3Decoder
+from .dense import DenseTernaryArray
 
-__all__ = ["TernaryArray", "WeightWriteSignature", "Base3Decoder", "TRIT",
-           "adder_tree", "ternary_term"]
+__all__ = ["TernaryArray", "TreeTernaryArray", "DenseTernaryArray", "WeightWriteSignature",
+           "Base3Decoder", "TRIT", "adder_tree", "ternary_term"]

@@ -6,11 +6,11 @@ from amaranth.lib.data import ArrayLayout
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from tritherm.formats import TRITS_PER_BYTE, TernaryArrayShape
+from tritherm.formats import TERNARY_VARIANTS, TRITS_PER_BYTE, TernaryArrayShape
 
 from .decoder import Base3High, Base3Low
 
-__all__ = ["TernaryArray", "WeightWriteSignature", "ternary_term", "ternary_borrow",
+__all__ = ["TernaryArray", "TreeTernaryArray", "WeightWriteSignature", "ternary_term", "ternary_borrow",
            "adder_tree"]
 
 
@@ -52,23 +52,24 @@ class TernaryArray(wiring.Component):
     The array computes ``results[l] = sum_k W[l, k] * x[k]`` for ``k < K``, where ``K`` is
     set at run time (``1 <= K <= shape.capacity``), the weights ``W[l, k]`` are in
     {-1, 0, +1} and the activations are int8. Each weight adds, subtracts or skips its
-    activation; there is no multiplier. Weights are held in on-chip memory packed five to a
-    byte (`TernaryArrayShape` gives the layout) and decoded by `Base3Decoder`.
+    activation; there is no multiplier. Weights are written into on-chip memory as packed
+    bytes (`TernaryArrayShape` gives the layout and `array_weight_image` builds it).
+
+    ``TernaryArray(shape)`` builds the implementation that ``shape.variant`` names: a
+    `TreeTernaryArray` (``"tree"``) or a `DenseTernaryArray` (``"dense"``,
+    ``"dense-2bit"``, ``"dense-base3"``). All of them have these ports and this protocol,
+    and give the same results bit for bit:
 
     A dot product is ``ceil(K / inputs)`` beats on ``activations``; positions at or past K
     in the last beat are ignored. One word leaves on ``results`` per dot product, all lanes
     together. Results are ``acc_width = bit_length(128 * capacity) + 1`` signed bits wide,
     which holds the extremes ``+-128 * capacity``, so the accumulator cannot overflow.
-
-    Pipeline: beat accepted and weight row read -> compares of every byte -> its two high
-    digits and remainder -> its three low digits -> add, subtract or skip and a balanced adder tree, registered every
-    `TREE_LEVELS_PER_STAGE` levels -> accumulate. The whole pipeline stalls (``activations.ready`` low) only while a finished result waits for
-    ``results.ready``. Weight writes must not overlap a dot product.
+    Weight writes must not overlap a dot product; a beat may follow the last write at once.
 
     Parameters
     ----------
     shape : TernaryArrayShape
-        Lanes, inputs per cycle and maximum K.
+        Lanes, inputs per cycle, maximum K and the variant.
 
     Attributes
     ----------
@@ -79,15 +80,25 @@ class TernaryArray(wiring.Component):
     weights : In(WeightWriteSignature(shape))
         Write port of the packed weight memory.
     invalid_code : Out(1)
-        Sticky: a weight byte in 243..255 was decoded (it counts as five zero weights).
+        Sticky: an invalid weight code was found (it counts as a zero weight): a base-3
+        byte 243..255, or a 2-bit code 3. The "tree" and "dense-base3" variants find it as
+        they decode a beat, the "dense" and "dense-2bit" variants as the byte is written.
     k_overflow : Out(1)
         Sticky: a dot product ran with K beyond ``capacity`` (it was cut at ``capacity``).
     clear_flags : In(1)
         Clears both sticky flags.
     """
 
+    def __new__(cls, shape, *args, **kwargs):
+        if cls is TernaryArray:
+            if not isinstance(shape, TernaryArrayShape):
+                raise TypeError(f"shape must be a TernaryArrayShape, not {shape!r}")
+            cls = _implementation(shape.variant)
+        return super().__new__(cls, shape, *args, src_loc_at=1, **kwargs)
+
     def __init__(self, shape: TernaryArrayShape):
         if not isinstance(shape, TernaryArrayShape):
+            self._MustUse__silence = True
             raise TypeError(f"shape must be a TernaryArrayShape, not {shape!r}")
         self.shape = shape
         super().__init__({
@@ -99,6 +110,39 @@ class TernaryArray(wiring.Component):
             "k_overflow": Out(1),
             "clear_flags": In(1),
         })
+
+
+def _implementation(variant: str) -> type:
+    """The class of the array variant `variant` (a `TERNARY_VARIANTS` name)."""
+    if variant == "tree":
+        return TreeTernaryArray
+    from .dense import DenseTernaryArray
+    if variant in DenseTernaryArray.VARIANTS:
+        return DenseTernaryArray
+    raise ValueError(f"variant must be one of {', '.join(TERNARY_VARIANTS)}, got {variant!r}")
+
+
+class TreeTernaryArray(TernaryArray):
+    """The ``"tree"`` variant of `TernaryArray`: base-3 bytes in memory, decoded on every
+    read, and a tree of two-input adders over ``~x`` terms.
+
+    Weights are held packed five to a byte (1.6 bits a weight) and decoded by `Base3High`
+    and `Base3Low` as each row is read, so the activations wait for the decoder in delay
+    lines of flip-flops. A -1 weight adds ``~x = -x - 1`` and a borrow counted once per
+    lane, so no term needs a negation adder.
+
+    Pipeline: beat accepted and weight row read -> compares of every byte -> its two high
+    digits and remainder -> its three low digits -> add, subtract or skip and a balanced
+    adder tree, registered every `TREE_LEVELS_PER_STAGE` levels -> accumulate. The whole
+    pipeline stalls (``activations.ready`` low) only while a finished result waits for
+    ``results.ready``.
+    """
+
+    def __init__(self, shape: TernaryArrayShape):
+        if isinstance(shape, TernaryArrayShape) and shape.variant != "tree":
+            self._MustUse__silence = True
+            raise ValueError(f"TreeTernaryArray is the 'tree' variant, not {shape.variant!r}")
+        super().__init__(shape)
 
     #: Adder-tree levels between pipeline registers (each level is one carry chain).
     TREE_LEVELS_PER_STAGE = 2

@@ -16,6 +16,7 @@ __all__ = [
     "quantize_weights", "quantize_activations", "ternary_matmul", "dequantize",
     "bitlinear_forward", "float_linear", "accumulator_width",
     "pack_i2s", "unpack_i2s", "pack_base3", "unpack_base3", "decode_base3_byte",
+    "decode_2bit_byte",
     "array_weight_image",
 ]
 
@@ -180,8 +181,21 @@ def unpack_base3(data: bytes, count: int) -> np.ndarray:
     return (digits.reshape(-1)[:count] - 1).astype(np.int8)
 
 
+def decode_2bit_byte(value: int) -> tuple[list[int], bool]:
+    """What the array does with one byte of the "2bit" packing: (four weights, invalid).
+
+    Bits ``2i+1:2i`` hold the code ``w + 1`` of weight ``i`` (I2_S codes); a code 3
+    decodes to a zero weight and sets the invalid flag.
+    """
+    if not 0 <= value <= 255:
+        raise ValueError(f"byte value {value} is outside [0, 255]")
+    codes = [(value >> (2 * i)) & 3 for i in range(4)]
+    return [code - 1 if code != 3 else 0 for code in codes], 3 in codes
+
+
 def array_weight_image(shape: TernaryArrayShape, weights) -> np.ndarray:
-    """The array's weight memory for a tile W of up to `lanes` x `capacity` weights.
+    """The array's weight memory for a tile W of up to `lanes` x `capacity` weights,
+    packed as ``shape.packing`` says (base 3, or two bits a weight).
 
     Returns uint8 of shape (rows, row_bytes); missing lanes and inputs are zero weights.
     """
@@ -189,11 +203,15 @@ def array_weight_image(shape: TernaryArrayShape, weights) -> np.ndarray:
     if w.ndim != 2 or w.shape[0] > shape.lanes or w.shape[1] > shape.capacity:
         raise ValueError(f"weight tile of shape {w.shape} does not fit an array of "
                          f"{shape.lanes} lanes x K <= {shape.capacity}")
-    padded_inputs = shape.groups * TRITS_PER_BYTE
-    full = np.zeros((shape.lanes, shape.rows, padded_inputs), dtype=np.int64)
+    per_byte = shape.weights_per_byte
+    full = np.zeros((shape.lanes, shape.rows, shape.groups * per_byte), dtype=np.int64)
     tile = np.zeros((shape.lanes, shape.capacity), dtype=np.int64)
     tile[:w.shape[0], :w.shape[1]] = w
     full[:, :, :shape.inputs] = tile.reshape(shape.lanes, shape.rows, shape.inputs)
-    codes = (full + 1).reshape(shape.lanes, shape.rows, shape.groups, TRITS_PER_BYTE)
-    packed = codes @ _POWERS                        # lanes x rows x groups
+    codes = (full + 1).reshape(shape.lanes, shape.rows, shape.groups, per_byte)
+    if shape.packing == "2bit":
+        digit_weights = 4 ** np.arange(per_byte)
+    else:
+        digit_weights = _POWERS
+    packed = codes @ digit_weights                  # lanes x rows x groups
     return packed.transpose(1, 0, 2).reshape(shape.rows, shape.row_bytes).astype(np.uint8)

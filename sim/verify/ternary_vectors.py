@@ -12,30 +12,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tritherm.formats import INT8_MAX, INT8_MIN, TernaryArrayShape
+from tritherm.formats import INT8_MAX, INT8_MIN, TERNARY_VARIANTS, TernaryArrayShape
 
 from .cycle import CycleIO, Traffic, pack_fields, unpack_fields
 from ..golden import array_weight_image, check_int8, check_ternary, ternary_matmul
 
 __all__ = ["TernaryJob", "random_jobs", "extreme_jobs", "drive_jobs", "Traffic",
-           "TEST_SHAPES", "ARRAY_INPUTS", "first_mismatch", "shape_from_text", "shape_to_text"]
+           "TEST_SHAPES", "TEST_GEOMETRIES", "COCOTB_SHAPES", "shape_id", "ARRAY_INPUTS", "first_mismatch", "shape_from_text", "shape_to_text"]
 
-#: The elaborated configurations every simulator is tested on.
-TEST_SHAPES = (
-    TernaryArrayShape(lanes=4, inputs=5, max_k=40),
-    TernaryArrayShape(lanes=3, inputs=8, max_k=64),
-    TernaryArrayShape(lanes=8, inputs=3, max_k=31),
-)
+#: The elaborated configurations every simulator is tested on: three geometries (a
+#: whole base-3 byte per lane, a part byte, several lanes of one narrow input) for each
+#: variant of the array (`tritherm.formats.TERNARY_VARIANTS`).
+TEST_GEOMETRIES = ((4, 5, 40), (3, 8, 64), (8, 3, 31))
+TEST_SHAPES = tuple(TernaryArrayShape(lanes, inputs, max_k, variant)
+                    for variant in TERNARY_VARIANTS
+                    for lanes, inputs, max_k in TEST_GEOMETRIES)
+#: The shapes run as Verilog on Icarus and Verilator (a build each): every geometry of the
+#: "tree" and "dense" variants, one of each other variant (a part byte for "dense-2bit").
+COCOTB_SHAPES = tuple(shape for shape in TEST_SHAPES
+                      if shape.variant in ("tree", "dense")
+                      or (shape.variant, shape.lanes) in (("dense-2bit", 3), ("dense-base3", 4)))
+
+
+def shape_id(shape: TernaryArrayShape) -> str:
+    """A short name of a shape for test ids: ``dense-4x5k40``."""
+    return f"{shape.variant}-{shape.lanes}x{shape.inputs}k{shape.max_k}"
 
 
 def shape_to_text(shape: TernaryArrayShape) -> str:
-    """``lanes,inputs,max_k``: how a shape travels in an environment variable."""
-    return f"{shape.lanes},{shape.inputs},{shape.max_k}"
+    """``lanes,inputs,max_k,variant``: how a shape travels in an environment variable."""
+    return f"{shape.lanes},{shape.inputs},{shape.max_k},{shape.variant}"
 
 
 def shape_from_text(text: str) -> TernaryArrayShape:
-    lanes, inputs, max_k = (int(part) for part in text.split(","))
-    return TernaryArrayShape(lanes, inputs, max_k)
+    """The inverse of `shape_to_text` (``lanes,inputs,max_k`` alone means ``"tree"``)."""
+    parts = text.split(",")
+    lanes, inputs, max_k = (int(part) for part in parts[:3])
+    return TernaryArrayShape(lanes, inputs, max_k, *parts[3:])
 
 
 @dataclass
