@@ -16,6 +16,7 @@ from pathlib import Path
 from tritherm.boards.catalog import FAMILY_DEVICES, format_table
 from tritherm.hdl.ternary import TernaryArray
 from tritherm.hdl.ternary.int8_reference import Int8MacArray
+from tritherm.hdl.ternary.lane_studies import LANE_STUDIES
 
 from tritherm import toolchain
 from tritherm.formats import TERNARY_VARIANTS, TernaryArrayShape
@@ -23,13 +24,17 @@ from tritherm.formats import TERNARY_VARIANTS, TernaryArrayShape
 from .placement import PlacedResources, place_cached, resource_cells
 
 __all__ = ["DEFAULT_ROWS", "DEFAULT_SIZES", "DSP_LIMIT_SIZES", "QUICK_SIZES", "ROWS_PER_ARRAY",
+           "RAM_OUTPUT_REGISTER", "LANE_VARIANTS",
            "VARIANTS", "INT8_VARIANTS", "BenchRow", "HEADER", "bench_one", "bench_table",
            "bench_ternary", "bench_point"]
 
 #: The int8 designs of the same throughput: multipliers in DSP blocks, and in logic.
 INT8_VARIANTS = ("int8-dsp", "int8-logic")
+#: One lane of the datapath built each way the dense array was weighed against
+#: (`tritherm.hdl.ternary.lane_studies`); ``lanes`` is 1.
+LANE_VARIANTS = tuple(LANE_STUDIES)
 #: Every design the benchmark can place (``--variant``).
-VARIANTS = TERNARY_VARIANTS + INT8_VARIANTS
+VARIANTS = TERNARY_VARIANTS + INT8_VARIANTS + LANE_VARIANTS
 #: The first table's sizes (lanes, inputs) per family: the "tree" array and the int8
 #: designs side by side, inputs multiples of 5 so no weight bit is wasted.
 DEFAULT_SIZES = {
@@ -47,6 +52,11 @@ DEFAULT_ROWS = {
 }
 DEFAULT_ROWS["ice40"] += [("dense", 12, 15), ("dense-2bit", 12, 16), ("dense-base3", 12, 10)]
 DEFAULT_ROWS["ecp5"] += [("dense", 64, 30), ("dense-2bit", 64, 32), ("dense-base3", 64, 20)]
+#: The lane studies, one lane of 16 inputs (15 for the lookup: three whole tables).
+LANE_ROWS = [("lane-adder-tree", 1, 16), ("lane-compressor", 1, 16), ("lane-bit-serial", 1, 16),
+             ("lane-lookup", 1, 15)]
+for _rows in DEFAULT_ROWS.values():
+    _rows += LANE_ROWS
 #: The largest int8 array whose multipliers all fit the part's DSP blocks.
 DSP_LIMIT_SIZES = {"ice40": (2, 4), "ecp5": (12, 13)}
 #: The smallest size of each family, for a quick look.
@@ -57,7 +67,9 @@ ROWS_PER_ARRAY = 128
 #: How each design is named in the table.
 _DESIGN_NAMES = {"tree": "ternary tree", "dense": "ternary dense",
                  "dense-2bit": "ternary dense-2bit", "dense-base3": "ternary dense-base3",
-                 "int8-dsp": "int8 DSP", "int8-logic": "int8 logic"}
+                 "int8-dsp": "int8 DSP", "int8-logic": "int8 logic",
+                 "lane-adder-tree": "lane: adder tree", "lane-compressor": "lane: compressor tree",
+                 "lane-bit-serial": "lane: bit-serial", "lane-lookup": "lane: table lookup"}
 
 
 @dataclass
@@ -72,14 +84,17 @@ class BenchRow(PlacedResources):
     variant: str
     lanes: int
     inputs: int
-    mac_per_cycle: int = field(init=False)
+    mac_per_cycle: float = field(init=False)
     fits: bool = False
 
     def __post_init__(self):
+        # A bit-serial lane takes eight cycles a vector.
         self.mac_per_cycle = self.lanes * self.inputs
+        if self.variant == "lane-bit-serial":
+            self.mac_per_cycle = self.lanes * self.inputs / 8
 
     @property
-    def macs(self) -> int:
+    def macs(self) -> float:
         return self.mac_per_cycle
 
     @property
@@ -92,7 +107,7 @@ class BenchRow(PlacedResources):
         dash = "-"
         logic, ram, dsp, fmax = resource_cells(self)
         return (f"{FAMILY_DEVICES[self.family][0]}", _DESIGN_NAMES[self.variant],
-                f"{self.lanes}x{self.inputs}", str(self.macs), logic, ram, dsp, fmax,
+                f"{self.lanes}x{self.inputs}", f"{self.macs:g}", logic, ram, dsp, fmax,
                 f"{self.gmacs:.2f}" if self.fits else dash,
                 f"{self.logic / self.macs:.1f}" if self.logic is not None else dash,
                 self.note)
@@ -102,27 +117,40 @@ HEADER = ("part", "design", "lanes x inputs", "MAC/cycle", "logic", "RAM", "DSP"
           "Fmax MHz", "GMAC/s", "logic/MAC", "note")
 
 
-def _design(variant: str, lanes: int, inputs: int):
+#: The dense variants on the ECP5 register the weight codes once more after the block RAM
+#: (`DenseTernaryArray`'s ``ram_output_register``): its DP16KD's read data come about 6 ns
+#: after the clock, and the ECP5's flip-flops cost no LUT.
+RAM_OUTPUT_REGISTER = {"ice40": False, "ecp5": True}
+
+
+def _design(family: str, variant: str, lanes: int, inputs: int):
+    if variant in LANE_STUDIES:
+        return LANE_STUDIES[variant](inputs)
     if variant in TERNARY_VARIANTS:
-        return TernaryArray(TernaryArrayShape(lanes, inputs, ROWS_PER_ARRAY * inputs, variant))
+        shape = TernaryArrayShape(lanes, inputs, ROWS_PER_ARRAY * inputs, variant)
+        if variant == "tree":
+            return TernaryArray(shape)
+        return TernaryArray(shape, ram_output_register=RAM_OUTPUT_REGISTER[family])
     return Int8MacArray(lanes, inputs, ROWS_PER_ARRAY)
 
 
-def _check(family: str, variant: str) -> None:
+def _check(family: str, variant: str, lanes: int = 1) -> None:
     if family not in FAMILY_DEVICES:
         raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICES)}, got {family!r}")
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if variant in LANE_VARIANTS and lanes != 1:
+        raise ValueError(f"the {variant} study is one lane: lanes must be 1, got {lanes}")
 
 
 def bench_one(family: str, variant: str, lanes: int, inputs: int, build_dir: Path,
               out=print) -> BenchRow:
     """Synthesise one design; place and route it if it fits (or take it from the placement
     cache); return its row."""
-    _check(family, variant)
+    _check(family, variant, lanes)
     row = BenchRow(family, variant, lanes, inputs)
     workdir = Path(build_dir) / f"{family}-{variant}-{lanes}x{inputs}"
-    place_cached(row, lambda: _design(variant, lanes, inputs), workdir,
+    place_cached(row, lambda: _design(family, variant, lanes, inputs), workdir,
                  dsp=variant != "int8-logic", out=out)
     row.fits = row.fmax_mhz is not None
     return row
@@ -137,7 +165,7 @@ def _run(plan, out, build_dir) -> list[BenchRow]:
     toolchain.setup()
     rows = []
     for family, variant, lanes, inputs in plan:
-        _check(family, variant)
+        _check(family, variant, lanes)
     for family, variant, lanes, inputs in plan:
         out(f"{FAMILY_DEVICES[family][0]}: {_DESIGN_NAMES[variant]} {lanes}x{inputs}...")
         rows.append(bench_one(family, variant, lanes, inputs, Path(build_dir), out=out))
@@ -177,7 +205,7 @@ def bench_ternary(sizes: dict | None = None, families=("ice40", "ecp5"), variant
                 rows.append(("int8-dsp", *DSP_LIMIT_SIZES[family]))
         else:
             rows = [(variant, lanes, inputs) for lanes, inputs in sizes[family]
-                    for variant in VARIANTS]
+                    for variant in TERNARY_VARIANTS + INT8_VARIANTS]
         plan += [(family, v, lanes, inputs) for v, lanes, inputs in rows
                  if variants is None or v in variants]
     return _run(plan, out, build_dir)

@@ -10,6 +10,8 @@ from amaranth.sim import Simulator
 from tritherm.formats import TERNARY_VARIANTS, TernaryArrayShape
 from tritherm.hdl.ternary import DenseTernaryArray, TernaryArray, TreeTernaryArray
 from tritherm.hdl.ternary.dense import DecodingWeightStore
+from tritherm.hdl.ternary.lane_studies import (AdderTreeLane, BitSerialLane, CompressorTreeLane,
+                                               LookupLane)
 from tritherm.sim.golden import array_weight_image, decode_base3_byte
 from tritherm.sim.verify.cycle import AmaranthIO
 from tritherm.sim.verify.ternary_vectors import (TEST_SHAPES, Traffic, extreme_jobs, first_mismatch,
@@ -165,3 +167,91 @@ def test_decoding_table_matches_the_golden_decoder():
         codes = [(entry >> (2 * i)) & 3 for i in range(5)]
         assert [code - 4 if code & 2 else code for code in codes] == weights
         assert bool(entry >> 10) == invalid
+
+
+# --- the lane studies (benchmark only) ------------------------------------------------------
+
+def _trit_codes(weights):
+    return [w & 0b11 for w in weights]
+
+
+def _simulate(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("study", [AdderTreeLane, CompressorTreeLane])
+@pytest.mark.parametrize("inputs", [1, 5, 16, 23])
+def test_term_lane_studies(study, inputs):
+    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
+    rng = np.random.default_rng(SEED)
+    dut = study(inputs)
+    cases = [(rng.integers(-1, 2, inputs), rng.integers(-127, 128, inputs)) for _ in range(20)]
+    cases += [(np.ones(inputs, int), np.full(inputs, -127)),
+              (-np.ones(inputs, int), np.full(inputs, -127))]
+    got = []
+
+    async def bench(ctx):
+        for weights, x in cases:
+            ctx.set(dut.x, [int(v) for v in x])
+            ctx.set(dut.z, [int(-v) for v in x])
+            ctx.set(dut.codes, _trit_codes(int(w) for w in weights))
+            for _ in range(12):
+                await ctx.tick()
+            got.append(ctx.get(dut.sum))
+
+    _simulate(dut, bench)
+    assert got == [int(np.dot(w, x)) for w, x in cases]
+
+
+@pytest.mark.parametrize("inputs", [1, 8, 13])
+def test_bit_serial_lane_study(inputs):
+    rng = np.random.default_rng(SEED)
+    dut = BitSerialLane(inputs)
+    cases = [(rng.integers(-1, 2, inputs), rng.integers(-128, 128, inputs)) for _ in range(12)]
+    cases += [(np.ones(inputs, int), np.full(inputs, -128)),
+              (-np.ones(inputs, int), np.full(inputs, -128))]
+    got = []
+
+    async def bench(ctx):
+        for weights, x in cases:
+            ctx.set(dut.codes, _trit_codes(int(w) for w in weights))
+            for phase in range(8):
+                bit = 7 - phase
+                ctx.set(dut.bits, sum(((int(v) >> bit) & 1) << j for j, v in enumerate(x)))
+                ctx.set(dut.start, phase == 0)
+                await ctx.tick()
+            ctx.set(dut.start, 0)
+            for _ in range(8):
+                await ctx.tick()
+            got.append(ctx.get(dut.sum))
+
+    _simulate(dut, bench)
+    assert got == [int(np.dot(w, x)) for w, x in cases]
+
+
+@pytest.mark.parametrize("inputs", [5, 12])
+def test_lookup_lane_study(inputs):
+    rng = np.random.default_rng(SEED)
+    dut = LookupLane(inputs)
+    x = rng.integers(-127, 128, inputs)
+    rows = [rng.integers(-1, 2, inputs) for _ in range(10)] + [np.ones(inputs, int)]
+    got = []
+
+    async def bench(ctx):
+        ctx.set(dut.x, [int(v) for v in x])
+        ctx.set(dut.fill, 1)
+        while not ctx.get(dut.fill_done):
+            await ctx.tick()
+        ctx.set(dut.fill, 0)
+        for weights in rows:
+            image = array_weight_image(TernaryArrayShape(1, inputs, inputs), weights[None, :])
+            ctx.set(dut.weight_bytes, [int(b) for b in image[0]])
+            for _ in range(8):
+                await ctx.tick()
+            got.append(ctx.get(dut.sum))
+
+    _simulate(dut, bench)
+    assert got == [int(np.dot(w, x)) for w in rows]

@@ -95,8 +95,9 @@ class DecodingWeightStore(wiring.Component):
     """Base-3 bytes in, two-bit codes (`TRIT`) in memory, decoded once as they are written.
 
     The decoder is a 256-entry table (the five codes of each byte, and a flag for 243..255)
-    in one block RAM, so a write lands one cycle after it is made; ``busy`` is high in
-    that cycle. Codes come out one cycle after ``row``.
+    in one block RAM, whose word is registered before it is written: a write lands two
+    cycles after it is made, and ``busy`` is high until it has. Codes come out one cycle
+    after ``row``.
     """
 
     latency = 1
@@ -131,19 +132,26 @@ class DecodingWeightStore(wiring.Component):
         m.submodules.table = table = Memory(shape=unit + 1, depth=256, init=self.table())
         write = memory.write_port(granularity=unit)
         lookup = table.read_port()
-        en = Signal()
-        row = Signal.like(self.weights.row)
-        column = Signal.like(self.weights.column)
-        m.d.sync += [en.eq(self.weights.en), row.eq(self.weights.row),
-                     column.eq(self.weights.column)]
+        # The byte's address waits for the table, then the table's word is registered
+        # before it is written (a block RAM's read data come late on the ECP5).
+        en = [Signal(name=f"en{i}") for i in range(2)]
+        row = [Signal.like(self.weights.row, name=f"row{i}") for i in range(2)]
+        column = [Signal.like(self.weights.column, name=f"column{i}") for i in range(2)]
+        decoded = Signal.like(lookup.data)
+        m.d.sync += [en[0].eq(self.weights.en), row[0].eq(self.weights.row),
+                     column[0].eq(self.weights.column),
+                     en[1].eq(en[0]), row[1].eq(row[0]), column[1].eq(column[0]),
+                     decoded.eq(lookup.data)]
         m.d.comb += [
             lookup.addr.eq(self.weights.data),
-            write.addr.eq(row),
-            write.data.eq(Cat([lookup.data[:unit]] * shape.row_bytes)),
-            write.en.eq(_column_enables(shape, en, column)),
-            self.invalid.eq(en & lookup.data[unit]),
-            self.busy.eq(en),
+            write.addr.eq(row[1]),
+            write.data.eq(Cat([decoded[:unit]] * shape.row_bytes)),
+            write.en.eq(_column_enables(shape, en[1], column[1])),
+            self.invalid.eq(en[1] & decoded[unit]),
         ]
+        busy = Signal()                           # en[0] | en[1], as a register of its own
+        m.d.sync += busy.eq(self.weights.en | en[0])
+        m.d.comb += self.busy.eq(busy)
         data = block_ram_register(m, memory, self.row, self.enable, "row_codes")
         m.d.comb += self.codes.eq(_unpack(shape, data, unit, TRITS_PER_BYTE))
         return m
@@ -248,7 +256,7 @@ class DenseTernaryArray(TernaryArray):
 
     A beat holding -128 at a position below K takes two cycles (``activations.ready``
     stays low for the second); every other beat takes one. Weight writes of the ``"dense"``
-    variant land a cycle after they are made; a beat offered in that cycle waits for it.
+    variant land two cycles after they are made; a beat offered before waits for them.
 
     Parameters
     ----------
@@ -311,7 +319,7 @@ class DenseTernaryArray(TernaryArray):
                                                   ("valid", "first", "last", "replay"))
         s1_min = Signal(P, name="s1_min", reset_less=True)   # where stage 1's beat held -128
         s1_has_min = Signal(name="s1_has_min")
-        replay = s1_valid & ~s1_replay & s1_has_min
+        replay = Signal()            # s1_valid & ~s1_replay & s1_has_min, a register itself
         ready = advance & ~write_busy & ~replay
         accept = self.activations.valid & ready
         m.d.comb += [self.activations.ready.eq(ready),
@@ -334,7 +342,8 @@ class DenseTernaryArray(TernaryArray):
         with m.If(advance):
             m.d.sync += [s1_valid.eq(accept | replay), s1_first.eq(~replay & first_row),
                          s1_last.eq(Mux(replay, s1_last, last_row)), s1_replay.eq(replay),
-                         s1_min.eq(Cat(is_min)), s1_has_min.eq(Cat(holds_min).any())]
+                         s1_min.eq(Cat(is_min)), s1_has_min.eq(Cat(holds_min).any()),
+                         replay.eq(accept & Cat(holds_min).any())]
         pipe.depth = 1
         # A beat that is replayed is not the last of its dot product; its replay is.
         control = (s1_valid, s1_first, s1_last & ~(s1_has_min & ~s1_replay))
@@ -362,19 +371,27 @@ class DenseTernaryArray(TernaryArray):
 
         # The adder tree, registered at every level (the first one with the terms).
         while len(sums[0]) > 1:
-            control = pipe.control(*control)
+            control_in, control = control, pipe.control(*control)
             sums = [[pipe.register(value, f"tree{lane}") for value in _adder_level(terms)]
                     for lane, terms in enumerate(sums)]
         if P == 1:
-            control = pipe.control(*control)
+            control_in, control = control, pipe.control(*control)
             sums = [[pipe.register(terms[0], f"tree{lane}")] for lane, terms in enumerate(sums)]
         valid, first, last = control
 
-        # Accumulate into the result register; a first beat waits while it is full.
+        # Accumulate into the result register; a first beat waits while it is full. Whether
+        # it waits (`hold`: valid & first & out_valid) is a register of its own, so that
+        # `advance` and `activations.ready` are one LUT from registers and `results.ready`.
         out_valid = self.results.valid
-        m.d.comb += advance.eq(~(valid & first & out_valid & ~self.results.ready))
-        with m.If(out_valid & self.results.ready):
+        hold = Signal()
+        m.d.comb += advance.eq(~(hold & ~self.results.ready))
+        taken = out_valid & self.results.ready
+        with m.If(taken):
             m.d.sync += out_valid.eq(0)
+        next_valid, next_first = (Mux(advance, previous, now) for previous, now in
+                                  zip(control_in, (valid, first)))
+        next_out = Mux(advance & valid & last, 1, out_valid & ~taken)
+        m.d.sync += hold.eq(next_valid & next_first & next_out)
         with m.If(advance & valid):
             for lane in range(L):
                 total = self.results.payload[lane]

@@ -196,7 +196,8 @@ def register(sub) -> None:
     p.add_argument("--lanes", help="ternary: place this one size, LANES x INPUTS (with --inputs)")
     p.add_argument("--inputs", help="ternary: activations a cycle of the one size (with --lanes)")
     p.add_argument("--variant", action="append",
-                   choices=[*TERNARY_VARIANTS, "int8-dsp", "int8-logic"],
+                   choices=[*TERNARY_VARIANTS, "int8-dsp", "int8-logic", "lane-adder-tree",
+                            "lane-compressor", "lane-bit-serial", "lane-lookup"],
                    help="ternary: only this design (repeatable; with --lanes the default is "
                         "dense)")
     p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
