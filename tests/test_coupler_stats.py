@@ -125,8 +125,8 @@ def test_bench_command_without_matplotlib(tmp_path, capsys, monkeypatch):
     (["--samples", "abc"], "--samples must be a whole number"),
     (["--samples", "50"], "at least 100"),
     (["--seed", "-1"], "--seed must be in"),
-    (["--plot", "x.pdf"], "--plot must name a .png file"),
-    (["--plot", "/nonexistent/dir/x.png"], "cannot write the plot file"),
+    (["--plot", "x.pdf"], "the --plot file must be a .png file"),
+    (["--plot", "/nonexistent/dir/x.png"], "cannot write the --plot file"),
     (["--quick"], "do not apply to coupler-stats"),
 ])
 def test_bench_command_errors(argv, message, capsys):
@@ -137,4 +137,4 @@ def test_bench_command_errors(argv, message, capsys):
 
 def test_stats_options_belong_to_coupler_stats(capsys):
     assert main(["bench", "ternary", "--samples", "100"]) == 2
-    assert "apply to coupler-stats only" in capsys.readouterr().err
+    assert "applies to `tritherm bench coupler-stats` only" in capsys.readouterr().err
