@@ -215,21 +215,23 @@ _MEDIUM = TernaryArrayShape(lanes=4, inputs=10, max_k=100)     # ECP5-25F/45F
 _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 
 # SoC sizes per FPGA: the ternary array beside the coupler. The ECP5s hold the SPU's 8
-# cells with DSPs to spare for 8 multipliers. The iCE40UP5K's 5,280 logic cells do not hold
-# 8 (nextpnr's counts, README "Boards"): with the smallest array (1 lane x 5), 2 multipliers
-# and the CLT shaper the SoC needs 6,395 cells with 8, 5,477 with 4; it holds 2 cells on one
-# multiplier (+ 2 update DSPs), the CLT shaper (no DSP, no ROM) and a 1 x 5 array: 5,036
-# cells. Its coupler steps every 10 cycles (the CLT source makes its 2 blocks in as many).
+# cells with DSPs to spare for 8 multipliers. The iCE40UP5K holds them too since the
+# coupler keeps x, p and the noise beats in block RAM (docs/boards.md, "What fits the
+# iCE40UP5K"): 8 cells on 4 multipliers (+ 2 update DSPs, + 1 for the ICDF shaper on one
+# datapath), no quartic pre-pass, a 1 x 5 array: 4,964 of 5,280 logic cells. A step takes
+# 24 cycles (16 A x words, 8 to drain; the interleaved Threefry makes a beat every 20), so
+# 10**6 steps a second at 24 MHz.
 # Design clocks (the README's board section has the builds):
-# - iCE40: the board's 12 MHz itself, no PLL (the SB_PLL40 makes nothing below 16 MHz, and
-#   the nearest exact rate, 18 MHz, is above the SoC's Fmax).
+# - iCE40: 24 MHz from 12 MHz (SB_PLL40_PAD DIVR=0 DIVF=63 DIVQ=5): the lowest rate the
+#   PLL makes exactly that 1 Mbaud divides and 24 cycles a step turn into 10**6 steps a
+#   second (21 MHz would need 21 cycles).
 # - ULX3S: 30 MHz from 25 MHz (PFD 5 MHz). The first guess, 50 MHz, built at 37.98 MHz on
 #   the 85F (the coupler's update and saturation path is the critical one); 30 MHz leaves
 #   a fifth of margin (35 MHz, the next rate the PLL makes exactly and 1 Mbaud divides,
 #   would leave 8%, within nextpnr's seed-to-seed spread).
 # - OrangeCrab: 32 MHz from 48 MHz (its speed grade 8 is faster than the ULX3S's 6).
-_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=2,
-                      multipliers=1, shaper="clt", clock_hz=12e6)
+_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=8,
+                      multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False)
 _SOC_ECP5 = {
     "12F": TernaryArrayShape(lanes=4, inputs=10, max_k=100),
     "25F": TernaryArrayShape(lanes=8, inputs=10, max_k=200),

@@ -29,6 +29,9 @@ class SocConfig:
         The coupler's cells and A x multipliers (a power of two dividing ``cells``).
     shaper : str
         The noise source's Gaussian shaper, ``"clt"`` or ``"icdf"``.
+    quartic : bool
+        The coupler has the quartic pre-pass (``Coupler(quartic=...)``); a host refuses a
+        program with a quartic term on a SoC without it.
     clock_hz : float
         The design clock (after the board's PLL).
     baud : int
@@ -40,6 +43,7 @@ class SocConfig:
     multipliers: int = 4
     shaper: str = "icdf"
     clock_hz: float = 24e6
+    quartic: bool = True
     baud: int = DEFAULT_BAUD
 
     def __post_init__(self):
@@ -55,6 +59,8 @@ class SocConfig:
         if self.shaper not in SHAPER_SAMPLES:
             raise ValueError(f"shaper must be one of {', '.join(SHAPER_SAMPLES)}, "
                              f"got {self.shaper!r}")
+        if not isinstance(self.quartic, bool):
+            raise ValueError(f"quartic must be True or False, got {self.quartic!r}")
         if not self.clock_hz > 0 or not self.baud > 0:
             raise ValueError("clock_hz and baud must be positive")
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tritherm.formats import (COUPLER_FORMAT, COUPLER_REG_THIN, COUPLER_REGION_SCALAR,
+from tritherm.formats import (COUPLER_FORMAT, COUPLER_INDEX_BITS, COUPLER_REG_QUARTIC,
+                              COUPLER_REG_THIN, COUPLER_REGION_K4, COUPLER_REGION_SCALAR,
                               SHAPER_SAMPLES, TernaryArrayShape, coupler_address)
 from tritherm.sim.golden import (CouplerProgram, CouplerSamples, array_weight_image,
                                  check_int8, check_ternary)
@@ -77,6 +78,16 @@ def _op_name(op: int) -> str:
         return f"opcode 0x{op:02x}"
 
 
+def _has_quartic_term(writes) -> bool:
+    """Whether configuration `writes` turn the quartic term on or set a k4 != 0."""
+    quartic = coupler_address(COUPLER_REGION_SCALAR, COUPLER_REG_QUARTIC)
+    k4_first = coupler_address(COUPLER_REGION_K4, 0)
+    k4_end = k4_first + (1 << COUPLER_INDEX_BITS)
+    return any((address == quartic and data & 1)
+               or (k4_first <= address < k4_end and data & 0xFFFF)
+               for address, data in writes)
+
+
 # --- what the device says about itself ----------------------------------------------------
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class Identity:
     shaper: str
     coupler_format: tuple[int, int, int, int]
     max_payload: int
+    quartic: bool = True
 
     @classmethod
     def decode(cls, words, where: str = "the device") -> Identity:
@@ -130,22 +142,25 @@ class Identity:
                    baud=words[Reg.BAUD], array=array, acc_width=words[Reg.ARRAY_ACC_WIDTH],
                    cells=words[Reg.COUPLER_CELLS], multipliers=words[Reg.COUPLER_MULTIPLIERS],
                    shaper=_SHAPERS[shaper], coupler_format=fmt,
-                   max_payload=words[Reg.MAX_PAYLOAD])
+                   max_payload=words[Reg.MAX_PAYLOAD],
+                   quartic=bool(words[Reg.COUPLER_FEATURES] & 1))
 
     def soc_config(self) -> SocConfig:
         """The `SocConfig` this identity describes."""
         return SocConfig(array=self.array, cells=self.cells, multipliers=self.multipliers,
-                         shaper=self.shaper, clock_hz=float(self.clock_hz), baud=self.baud)
+                         shaper=self.shaper, quartic=self.quartic, clock_hz=float(self.clock_hz), baud=self.baud)
 
     def differences(self, config: SocConfig) -> list[str]:
         """How the device differs from `config` ("4 lanes, not 8", ...); empty if alike."""
         mine = {"lanes": self.array.lanes, "inputs per cycle": self.array.inputs,
                 "longest K": self.array.capacity, "cells": self.cells,
                 "multipliers": self.multipliers, "shaper": self.shaper,
+                "quartic pre-pass": self.quartic,
                 "clock (Hz)": self.clock_hz, "baud": self.baud}
         theirs = {"lanes": config.array.lanes, "inputs per cycle": config.array.inputs,
                   "longest K": config.array.capacity, "cells": config.cells,
                   "multipliers": config.multipliers, "shaper": config.shaper,
+                  "quartic pre-pass": config.quartic,
                   "clock (Hz)": round(config.clock_hz), "baud": config.baud}
         return [f"{mine[k]} {k}, not {theirs[k]}" for k in mine if mine[k] != theirs[k]]
 
@@ -158,7 +173,8 @@ class Identity:
                 ("ternary array", f"{a.lanes} lanes x {a.inputs} inputs per cycle, "
                                   f"K up to {a.capacity}, {a.acc_width}-bit accumulators"),
                 ("coupler", f"{self.cells} cells, {self.multipliers} multipliers, "
-                            f"{self.shaper} noise shaper"),
+                            f"{self.shaper} noise shaper"
+                            + ("" if self.quartic else ", no quartic pre-pass")),
                 ("coupler formats", "state {}.{}, coef .{}, mult .{}".format(
                     *self.coupler_format)),
                 ("largest command payload", f"{self.max_payload} bytes")]
@@ -562,6 +578,9 @@ class Device:
             for address, data in writes:
                 if address == thin_address:
                     self._thin = max(1, data & 0xFFFF)
+        if not ident.quartic and _has_quartic_term(writes):
+            raise ValueError("the program has a quartic term (k4 != 0 or QUARTIC = 1), but "
+                             "the device's coupler was built without the quartic pre-pass")
         step = max_coupler_writes()
         for offset in range(0, len(writes), step):
             self._command(Op.COUPLER_WRITE, pack_coupler_writes(writes[offset:offset + step]))

@@ -121,6 +121,7 @@ class Reg(IntEnum):
     COUPLER_SHAPER = 10      # 0 clt, 1 icdf (tritherm.formats.SHAPER_SAMPLES order)
     COUPLER_FORMAT = 11      # bytes: state width, state frac, coef frac, mult frac
     MAX_PAYLOAD = 12
+    COUPLER_FEATURES = 13    # bit 0: the coupler has the quartic pre-pass
     STATUS = 16              # bit 0: the coupler is running
     FLAGS = 17               # sticky `Flag` bits; write ones to clear them
     SATURATED_LO = 18        # per-cell saturation flags, cells 0..31
@@ -142,7 +143,7 @@ class Flag(IntEnum):
     UART_OVERRUN = 1 << 4
 
 
-IDENTITY_WORDS = Reg.MAX_PAYLOAD + 1
+IDENTITY_WORDS = Reg.COUPLER_FEATURES + 1
 REGISTER_COUNT = Reg.COUPLER_STEP + 1
 COUNTER_REGISTERS = (Reg.BAD_CRC_COUNT, Reg.BAD_FRAME_COUNT, Reg.GARBAGE_COUNT,
                      Reg.DROPPED_COUNT)

@@ -140,7 +140,8 @@ class SocCore(wiring.Component):
         m.submodules.transmitter = transmitter = FrameTransmitter()
         m.submodules.registers = regs = RegisterFile(config)
         m.submodules.array = array = TernaryArray(shape)
-        m.submodules.coupler = coupler = Coupler(cells, config.multipliers, config.shaper)
+        m.submodules.coupler = coupler = Coupler(cells, config.multipliers, config.shaper,
+                                                 quartic=config.quartic)
         m.submodules.buffer = buffer = Memory(shape=8, depth=MAX_PAYLOAD, init=[])
         write_port = buffer.write_port()
         read = buffer.read_port()
@@ -198,6 +199,9 @@ class SocCore(wiring.Component):
                    _SAMPLE: sample_payload_bytes(cells) - 1}
         index = Signal(range(max(4 * REGISTER_COUNT, *lengths.values()) + 1))
         settled = Signal()              # the read port answers for `index`
+        offer = Signal()                # the byte for `index` (or the status) is offered
+        offered_byte = Signal(8)        # ... and this is it (data_byte, a cycle later)
+        beat_taken = Signal()           # MATVEC: the array took the beat last cycle
         p_at = head_bytes + 2 * cells
         in_p = index >= p_at
         read_cell = Mux(source == _NOISE, index[1:],
@@ -427,8 +431,12 @@ class SocCore(wiring.Component):
                 with m.Else():
                     m.d.sync += [position.eq(position + 1), ptr.eq(ptr + 1)]
             with m.State("MATVEC_BEAT"):
-                m.d.comb += array.activations.valid.eq(1)
-                with m.If(array.activations.ready):
+                # The beat is offered until taken; the state moves on the cycle after (from
+                # a register: the array's ready is not on the state machine's path).
+                m.d.comb += array.activations.valid.eq(~beat_taken)
+                m.d.sync += beat_taken.eq(array.activations.valid & array.activations.ready)
+                with m.If(beat_taken):
+                    m.d.sync += beat_taken.eq(0)
                     with m.If(remaining == 0):
                         answer(reply, 1 + 4 * shape.lanes, _RESULTS)
                     with m.Else():
@@ -458,14 +466,20 @@ class SocCore(wiring.Component):
             with m.State("ANSWER"):
                 m.d.comb += transmitter.header.valid.eq(1)
                 with m.If(transmitter.header.ready):
-                    m.d.sync += [status_sent.eq(0), index.eq(0), settled.eq(0)]
+                    m.d.sync += [status_sent.eq(0), index.eq(0), settled.eq(0), offer.eq(0)]
                     m.next = "SEND"
             with m.State("SEND"):
+                # A byte is offered from registers set the cycle after it is ready, so the
+                # transmitter's handshake and what follows a byte's acceptance (the next
+                # index, a sample or a beat taken) do not wait for the data sources (after
+                # an acceptance nothing is offered for a cycle, and `index` is then stable).
                 body = transmitter.body
-                m.d.comb += [body.valid.eq(Mux(status_sent, data_valid, 1)),
-                             body.payload.eq(Mux(status_sent, data_byte, status))]
+                m.d.comb += [body.valid.eq(offer),
+                             body.payload.eq(Mux(status_sent, offered_byte, status))]
+                m.d.sync += [offer.eq(Mux(status_sent, data_valid, 1)),
+                             offered_byte.eq(data_byte)]
                 with m.If(body.valid & body.ready):
-                    m.d.sync += status_sent.eq(1)
+                    m.d.sync += [status_sent.eq(1), offer.eq(0)]
                     with m.If(status_sent):
                         m.d.sync += [index.eq(index + 1), settled.eq(0)]
                         with m.If(last_byte):
@@ -550,7 +564,16 @@ class Soc(wiring.Component):
         m.submodules.uart_tx = uart_tx = UartTx(self.divisor)
         m.submodules.core = core = SocCore(self.config)
         connect(m, uart_rx.data, core.rx)
-        connect(m, core.tx, uart_tx.data)
+        # A byte register between the core and the UART transmitter: the core's handshake
+        # then ends at a register instead of running through the UART's state.
+        held = Signal(8)
+        full = Signal()
+        m.d.comb += [core.tx.ready.eq(~full), uart_tx.data.valid.eq(full),
+                     uart_tx.data.payload.eq(held)]
+        with m.If(uart_tx.data.ready):
+            m.d.sync += full.eq(0)
+        with m.If(core.tx.valid & ~full):
+            m.d.sync += [held.eq(core.tx.payload), full.eq(1)]
         m.d.comb += [
             uart_rx.rx.eq(self.rx),
             self.tx.eq(uart_tx.tx),

@@ -100,6 +100,7 @@ class FrameReceiver(wiring.Component):
 
         length_low = Signal(8)
         index = Signal(LENGTH_BITS)
+        last_index = Signal(LENGTH_BITS)        # length - 1: the payload's last byte
         crc_low_ok = Signal()
         m.d.comb += [self.buffer.addr.eq(index), self.buffer.data.eq(byte), crc.data.eq(byte)]
 
@@ -144,7 +145,8 @@ class FrameReceiver(wiring.Component):
                 m.d.comb += [rx.ready.eq(1), crc.valid.eq(took)]
                 length = byte.shift_left(8) | length_low
                 with m.If(took):
-                    m.d.sync += [frame.payload.length.eq(length), index.eq(0)]
+                    m.d.sync += [frame.payload.length.eq(length), index.eq(0),
+                                 last_index.eq(length - 1)]
                     with m.If(length > MAX_PAYLOAD):
                         m.d.comb += self.bad_frame.eq(1)
                         verdict(Status.BAD_LENGTH)
@@ -158,7 +160,7 @@ class FrameReceiver(wiring.Component):
                              self.buffer.en.eq(took)]
                 with m.If(took):
                     m.d.sync += index.eq(index + 1)
-                    with m.If(index + 1 == frame.payload.length):
+                    with m.If(index == last_index):
                         m.next = "CRC_LOW"
             with m.State("CRC_LOW"):
                 time_out()

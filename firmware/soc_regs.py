@@ -22,7 +22,7 @@ REGISTER_INDEX_BITS = RUN_SAMPLES.bit_length()
 
 
 def identity_values(config: SocConfig) -> dict[Reg, int]:
-    """The constant registers of the SoC built from `config` (MAGIC .. MAX_PAYLOAD)."""
+    """The constant registers of the SoC built from `config` (MAGIC .. COUPLER_FEATURES)."""
     fmt = COUPLER_FORMAT
     return {
         Reg.MAGIC: MAGIC,
@@ -39,6 +39,7 @@ def identity_values(config: SocConfig) -> dict[Reg, int]:
         Reg.COUPLER_FORMAT: (fmt.state.width | fmt.state.frac << 8 | fmt.coef.frac << 16
                              | fmt.mult.frac << 24),
         Reg.MAX_PAYLOAD: MAX_PAYLOAD,
+        Reg.COUPLER_FEATURES: int(config.quartic),
     }
 
 
@@ -139,15 +140,19 @@ class RegisterFile(wiring.Component):
             flags_write & data[_bit(Flag.COUPLER_SATURATED)])
 
         # Counters. They start a cycle after reset: in Icarus the events, driven from the
-        # state machines' `always @*` blocks, are X until those blocks first run.
-        started = Signal()
-        m.d.sync += started.eq(1)
+        # state machines' `always @*` blocks, are X until those blocks first run. The
+        # events are registered first (counted a cycle late: the state machines' logic and
+        # the counters' carry chains are then two paths).
+        started, settling = Signal(), Signal()
+        m.d.sync += [settling.eq(1), started.eq(settling)]
         counters = {}
         top = (1 << COUNTER_BITS) - 1
-        for reg, events in ((Reg.BAD_CRC_COUNT, [self.bad_crc]),
-                            (Reg.BAD_FRAME_COUNT, [self.bad_frame[0], self.bad_frame[1]]),
-                            (Reg.GARBAGE_COUNT, [self.garbage]),
-                            (Reg.DROPPED_COUNT, [self.dropped])):
+        happened = Signal(5)
+        m.d.sync += happened.eq(Cat(self.bad_crc, self.bad_frame, self.garbage, self.dropped))
+        for reg, events in ((Reg.BAD_CRC_COUNT, [happened[0]]),
+                            (Reg.BAD_FRAME_COUNT, [happened[1], happened[2]]),
+                            (Reg.GARBAGE_COUNT, [happened[3]]),
+                            (Reg.DROPPED_COUNT, [happened[4]])):
             counter = Signal(COUNTER_BITS, name=reg.name.lower())
             total = counter + sum(events)
             with m.If(write & (self.write_index == reg)):

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from tritherm.formats import (COUPLER_REG_SEED, COUPLER_REGION_SCALAR, coupler_address,
-                              coupler_cycles_per_step)
+from tritherm.formats import (COUPLER_CELL_BITS, COUPLER_INDEX_BITS, COUPLER_REG_SEED,
+                              COUPLER_REGION_A, COUPLER_REGION_A_ROW, COUPLER_REGION_SCALAR,
+                              coupler_address, coupler_cycles_per_step)
 from tritherm.hdl.thermo import Coupler
 from tritherm.hdl.thermo.wide import WideCoupler
 from tritherm.sim.verify.coupler_vectors import (CouplerJob, Traffic, expected_words,
@@ -36,6 +37,15 @@ def check(cells, multipliers, jobs, traffic=None):
 def test_coupler_bit_exact(cells, multipliers, jobs, steps):
     """Both modes, quartic on and off, one saturating job, one reconfigured half way."""
     check(cells, multipliers, random_jobs(cells, jobs, SEED, steps))
+
+
+def test_a_flag_raised_by_the_last_write_of_a_step_is_in_its_sample():
+    """The last cell's saturation, raised by the step's very last write (at its commit),
+    is in that step's sample for as long as the sample is offered (the wide words are read
+    n + 1 cycles after the core offers them). A fixed case that found it: job 5 of seed
+    3760353 (underdamped, saturating), whose cell 1 first saturates in step 4."""
+    job = random_jobs(2, 6, 3760353, 12)[5]
+    check(2, 1, [job])
 
 
 def test_coupler_backpressure_thin_and_odd_cells():
@@ -146,6 +156,36 @@ def test_cycles_per_step_match_the_formula(cells, multipliers, quartic, noise_un
     model.load(program.writes())
     assert result["words"] == pack_samples(model.run(steps), cells)
     assert np.diff(result["cycles"]).tolist() == [want_cycles] * (steps - 1)
+
+
+def test_core_without_quartic_and_row_addressed_A():
+    """A core built without the quartic pre-pass ignores QUARTIC and k4 (as the golden model
+    told so) and keeps the linear step's cycles; A written row by row (region A_ROW, any
+    size's address) sets the same matrix as the compact addresses."""
+    cells, multipliers = 4, 2
+    rng = np.random.default_rng([SEED, 41])
+    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
+    program = random_program(rng, cells, "underdamped", True)
+    writes = []
+    for address, data in program.writes():
+        if address >> COUPLER_INDEX_BITS == COUPLER_REGION_A:
+            i, j = (address >> COUPLER_CELL_BITS) & 63, address & 63
+            address, data = coupler_address(COUPLER_REGION_A_ROW, i), j << 16 | data
+        writes.append((address, data))
+    dut = WideCoupler(cells, multipliers, quartic=False)
+    steps, result = 6, {}
+
+    async def bench(io):
+        await configure(io, writes)
+        result["words"], result["cycles"] = await run_and_time(io, steps, 200)
+
+    simulate(dut, bench)
+    model = CouplerModel(cells, quartic=False)
+    model.load(program.writes())
+    assert model.quartic == 0
+    assert result["words"] == pack_samples(model.run(steps), cells)
+    assert np.diff(result["cycles"]).tolist() == \
+        [coupler_cycles_per_step(cells, multipliers)] * (steps - 1)
 
 
 def test_noise_sets_the_pace_when_slower():

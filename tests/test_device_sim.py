@@ -24,6 +24,7 @@ from tritherm.firmware.protocol import (IDENTITY_WORDS, MAGIC, MAX_PAYLOAD, PROT
                                         FrameParser, Op, Reg, Status, encode_frame, response)
 from tritherm.firmware.transport import SimTransport, Transport
 from tritherm.formats import COUPLER_FORMAT, SHAPER_SAMPLES
+from tritherm.sim.verify.coupler_vectors import random_program
 
 SESSION_SEED = int(os.environ.get("TRITHERM_SEED", "1"))
 
@@ -44,6 +45,7 @@ def identity_words(config=SIM_SOC_CONFIG, magic=MAGIC, version=PROTOCOL_VERSION)
     words[Reg.COUPLER_FORMAT] = int.from_bytes(bytes([fmt.state.width, fmt.state.frac,
                                                       fmt.coef.frac, fmt.mult.frac]), "little")
     words[Reg.MAX_PAYLOAD] = MAX_PAYLOAD
+    words[Reg.COUPLER_FEATURES] = int(config.quartic)
     return words
 
 
@@ -101,6 +103,26 @@ def test_identity_is_decoded_from_the_registers():
     assert ident.differences(SIM_SOC_CONFIG) == []
     other = SIM_SOC_CONFIG.with_(cells=4, multipliers=2)
     assert ident.differences(other) == ["8 cells, not 4", "4 multipliers, not 2"]
+
+
+def test_a_quartic_program_is_refused_by_a_coupler_without_the_pre_pass():
+    """A SoC built without the quartic pre-pass says so in COUPLER_FEATURES; a program with
+    k4 != 0 or QUARTIC = 1 is then one sentence, and nothing is sent."""
+    config = SIM_SOC_CONFIG.with_(quartic=False)
+    transport = Scripted(lambda f, n: ok(f.op, struct.pack(
+        f"<{IDENTITY_WORDS}I", *identity_words(config))) if f.op == Op.IDENTIFY else ok(f.op))
+    device = Device(transport)
+    assert device.identify().quartic is False
+    assert "no quartic pre-pass" in dict(device.identity.rows())["coupler"]
+    program = random_program(np.random.default_rng(1), config.cells, "overdamped", True)
+    for refused in (program, program.with_(quartic=0), program.writes()):
+        with pytest.raises(ValueError, match=r"^the program has a quartic term \(k4 != 0 or "
+                                             r"QUARTIC = 1\), but the device's coupler was "
+                                             r"built without the quartic pre-pass$"):
+            device.configure_coupler(refused)
+    assert Op.COUPLER_WRITE not in transport.sent
+    linear = program.with_(quartic=0, k4=np.zeros_like(program.k4))
+    assert device.configure_coupler(linear) == len(linear.writes())
 
 
 @pytest.mark.parametrize("words, message", [
@@ -322,7 +344,6 @@ def test_matvec_tiles_match_the_golden_model(device, rng):
     (3, "overdamped", False, 3),      # fewer cells than the coupler: padded, still exact
 ])
 def test_coupler_samples_are_the_golden_models(device, rng, cells, mode, quartic, thin):
-    from tritherm.sim.verify.coupler_vectors import random_program
     from tritherm.sim.golden import CouplerModel
     program = random_program(rng, cells, mode, quartic, thin=thin)
     device.configure_coupler(program)
@@ -355,7 +376,6 @@ def test_inverse_8x8_through_the_board_backend(device, rng):
 
 
 def test_a_run_stopped_part_way(device, rng):
-    from tritherm.sim.verify.coupler_vectors import random_program
     device.configure_coupler(random_program(rng, 8, "underdamped", False, thin=1))
     run = device.start_run(10 ** 9)
     first = [sample for _, sample in zip(range(40), run)]
@@ -395,8 +415,9 @@ def test_garbage_and_a_corrupted_frame_cost_one_retry(device):
 
 @pytest.fixture(scope="module")
 def icebreaker():
-    """The SoC the iCEBreaker bitstream holds (2 cells, CLT noise, a 1 x 5 array, 12 MHz),
-    simulated: the host code a user runs against the board, on the same gateware."""
+    """The SoC the iCEBreaker bitstream holds (8 cells on 4 multipliers, ICDF noise, no
+    quartic pre-pass, a 1 x 5 array, 24 MHz), simulated: the host code a user runs against
+    the board, on the same gateware."""
     from tritherm.boards.catalog import get_board
     from tritherm.firmware.device import open_device
     config = get_board("icebreaker").soc
@@ -409,12 +430,11 @@ def test_the_icebreaker_soc_identifies_as_its_board_config(icebreaker):
     config = get_board("icebreaker").soc
     ident = icebreaker.identify()
     assert ident.differences(config) == []
-    assert (ident.cells, ident.shaper, ident.array.lanes) == (config.cells, config.shaper,
-                                                              config.array.lanes)
+    assert (ident.cells, ident.shaper, ident.array.lanes, ident.quartic) == (
+        8, config.shaper, config.array.lanes, False)
 
 
 def test_the_icebreaker_soc_matvec_and_samples_match_the_golden_models(icebreaker, rng):
-    from tritherm.sim.verify.coupler_vectors import random_program
     from tritherm.sim.golden import CouplerModel, ternary_matmul
     shape = icebreaker.identity.array
     w = rng.integers(-1, 2, (3 * shape.lanes, shape.capacity + 9))     # 3 x 2 tiles
@@ -422,29 +442,31 @@ def test_the_icebreaker_soc_matvec_and_samples_match_the_golden_models(icebreake
     run = icebreaker.matmul(w, x)
     assert run.mismatch is None and np.array_equal(run.result, ternary_matmul(w, x))
     cells = icebreaker.identity.cells
-    for mode, quartic in (("underdamped", True), ("overdamped", False)):
-        program = random_program(rng, cells, mode, quartic, shaper="clt")
+    for mode in ("underdamped", "overdamped"):
+        program = random_program(rng, cells, mode, False)
         icebreaker.configure_coupler(program)
-        got = icebreaker.sample(400)
-        model = CouplerModel(cells, "clt")
+        got = icebreaker.sample(300)
+        model = CouplerModel(cells, "icdf", quartic=False)
         model.load(program.writes())
-        want = model.run(400)
+        want = model.run(300)
         for key in ("seq", "flags", "x", "p"):
             assert np.array_equal(getattr(got, key), getattr(want, key)), (mode, key)
+    with pytest.raises(ValueError, match="built without the quartic pre-pass"):
+        icebreaker.configure_coupler(random_program(rng, cells, "overdamped", True))
 
 
-def test_the_icebreaker_soc_inverts_a_2x2_matrix(icebreaker, rng):
+def test_the_icebreaker_soc_inverts_an_8x8_matrix_as_the_golden_model(icebreaker, rng):
+    """`linalg inv` of an 8 x 8 matrix through the simulated iCEBreaker SoC: every sample,
+    and so the estimate, identical to the golden backend's for the same seed."""
     from tritherm.sim import linalg
     from tritherm.sim.verify.coupler_vectors import random_spd
-    from tritherm.sim.golden import discrete_stationary_covariance
-    A = random_spd(rng, 2, 4.0, 3.0)
-    r = linalg.inverse(A, 4000, backend="board", device=icebreaker, seed=SESSION_SEED % 1000)
-    assert r.program.shaper == "clt"
-    # Against what the discrete chain samples exactly (kT times the quantised A's inverse).
-    target = discrete_stationary_covariance(r.program)[:2, :2] / (r.kT * r.scale)
-    se = np.linalg.norm(r.standard_error) / np.linalg.norm(target)
-    error = np.linalg.norm(r.estimate - target) / np.linalg.norm(target)
-    print(f"2x2 inverse on the iCEBreaker SoC: relative error {error:.3g}, "
-          f"standard error {se:.3g}, against A^-1 {r.relative_error:.3g}")
-    assert error < 3 * se
-    assert np.all(np.abs(r.estimate - target) < 5 * r.standard_error + 1e-9)
+    A = random_spd(rng, 8, 10.0, 3.0)
+    seed = SESSION_SEED % 1000
+    board = linalg.inverse(A, 300, backend="board", device=icebreaker, seed=seed)
+    golden = linalg.inverse(A, 300, backend="golden", seed=seed)
+    assert board.program.shaper == golden.program.shaper == "icdf"
+    for key in ("seq", "flags", "x", "p"):
+        assert np.array_equal(getattr(board.raw, key), getattr(golden.raw, key)), key
+    assert np.array_equal(board.estimate, golden.estimate)
+    print(f"8x8 inverse on the iCEBreaker SoC: {len(board.raw)} samples, relative error "
+          f"{board.relative_error:.3g} against A^-1, identical to the golden backend")

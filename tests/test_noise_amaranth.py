@@ -46,7 +46,7 @@ def run_threefry(config, requests, traffic=None):
 
 
 @pytest.mark.parametrize("config", THREEFRY_CONFIGS, ids=lambda c: "r{}u{}{}".format(
-    c[0], c[1], "p" if c[2] else "i"))
+    c[0], c[1], "p" if c[2] else "i" + "".join(f"x{k}" for k in c[3:])))
 def test_threefry_configs_random_traffic(config):
     """Every configuration: KATs (20 rounds) or golden answers, then 300 random requests
     with gaps and back-pressure."""

@@ -336,6 +336,20 @@ def coupler_address(region: int, index: int = 0, column: int | None = None) -> i
     return region << COUPLER_INDEX_BITS | index
 
 
+def coupler_a_write(row: int, column: int, value: int) -> tuple[int, int]:
+    """The configuration write ``(address, data)`` that sets ``A[row, column]`` to the raw
+    `value` (16 bits, two's complement): region A for rows and columns below 64 (the
+    address every core of up to 64 cells has always taken), region A_ROW beyond (address
+    = row, data = ``column << 16 | value``)."""
+    _check_range("row", row, 0, COUPLER_MAX_CELLS - 1)
+    _check_range("column", column, 0, COUPLER_MAX_CELLS - 1)
+    limit = 1 << COUPLER_CELL_BITS
+    if row < limit and column < limit:
+        return coupler_address(COUPLER_REGION_A, row, column), value & 0xFFFF
+    return (coupler_address(COUPLER_REGION_A_ROW, row),
+            column << 16 | (value & 0xFFFF))
+
+
 @dataclass(frozen=True)
 class FixedFormat(SignedRange):
     """A signed two's complement fixed-point number: ``value = raw / 2**frac``."""
@@ -358,20 +372,6 @@ class FixedFormat(SignedRange):
             raise ValueError(f"{name} = {value!r} is outside the fixed-point range "
                              f"[{self.min / self.one}, {self.max / self.one}]")
         return raw
-
-
-def coupler_a_write(row: int, column: int, value: int) -> tuple[int, int]:
-    """The configuration write ``(address, data)`` that sets ``A[row, column]`` to the raw
-    `value` (16 bits, two's complement): region A for rows and columns below 64 (the
-    address every core of up to 64 cells has always taken), region A_ROW beyond (address
-    = row, data = ``column << 16 | value``)."""
-    _check_range("row", row, 0, COUPLER_MAX_CELLS - 1)
-    _check_range("column", column, 0, COUPLER_MAX_CELLS - 1)
-    limit = 1 << COUPLER_CELL_BITS
-    if row < limit and column < limit:
-        return coupler_address(COUPLER_REGION_A, row, column), value & 0xFFFF
-    return (coupler_address(COUPLER_REGION_A_ROW, row),
-            column << 16 | (value & 0xFFFF))
 
 
 @dataclass(frozen=True)
@@ -426,13 +426,13 @@ def coupler_cycles_per_step(cells: int, multipliers: int, quartic: bool = False,
     """Clock cycles of one coupler step with the noise beat ready and samples taken at once.
 
     The A x products stream one word of `multipliers` entries a cycle over every (cell,
-    block): ``cells * cells / multipliers`` cycles; then 6 to drain the last cell (product,
-    accumulate, kick, DAMP p1, p2, write and commit). With `quartic`, a pre-pass computes
-    k4 x^3 for every cell first, two cycles a cell plus 6. An emitted sample (`sample`)
-    costs no cycle: the next step starts in the cycle it is taken. The noise source may
-    set a slower pace (``Coupler.noise_cycles_per_step``)."""
+    block): ``cells * cells / multipliers`` cycles; then 8 to drain the last cell (product,
+    the word's sum, accumulate, shift, kick, DAMP p1, p2, write and commit). With
+    `quartic`, a pre-pass computes k4 x^3 for every cell first, two cycles a cell plus 6.
+    An emitted sample (`sample`) costs no cycle: the next step runs while it is read. The
+    noise source may set a slower pace (``Coupler.noise_cycles_per_step``)."""
     del sample                                   # emission is free (kept for callers)
-    return cells * (cells // multipliers) + 6 + (2 * cells + 6 if quartic else 0)
+    return cells * (cells // multipliers) + 8 + (2 * cells + 6 if quartic else 0)
 
 
 __all__ += [

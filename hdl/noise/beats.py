@@ -1,7 +1,7 @@
 """`NoiseBeats`: the `NoiseSource`'s streams with the beats kept in a memory, read one
 cell at a time."""
 
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from tritherm.formats import (NOISE_COUNTER_BITS, NOISE_FORMAT, NOISE_SEED_BITS,
                               SHAPER_SAMPLES, THREEFRY_ROUNDS, GaussianFormat)
 
-from .gaussian import shaper_core
+from .gaussian import SerialIcdfShaper, shaper_core
 from .threefry import Threefry2x32, check_threefry_config
 
 __all__ = ["NoiseBeats", "beat_read_signature"]
@@ -32,7 +32,11 @@ class NoiseBeats(wiring.Component):
     half the generator fills the other, so a consumer that reads one cell a cycle needs no
     register per cell (the wide source holds 32 flip-flops a cell for its beat buffers).
 
-    Operation: nothing happens until a seed is taken on ``seed``. ``beat.valid`` says a
+    With an iterative Threefry (a block every two cycles or slower) the ICDF shaper is
+    `SerialIcdfShaper`: one datapath, a sample a cycle, which keeps up.
+
+    Operation: nothing happens until a seed is taken on ``seed``; its payload must then
+    stay as it was until the next reset (a seed register: the stages read it as the key). ``beat.valid`` says a
     beat is ready; while it is, ``read.addr = i`` gives cell i's sample of that beat on
     ``read.data`` the cycle after. Taking the beat (``beat.ready``) moves on to the next.
     Back-pressure stalls the generator once both halves are full.
@@ -43,6 +47,8 @@ class NoiseBeats(wiring.Component):
         Cells fed (1..256).
     shaper, rounds, unroll, pipelined, fmt :
         As `NoiseSource`.
+    interleave : int
+        The iterative Threefry's chain in that many register stages (`Threefry2x32`).
 
     Attributes
     ----------
@@ -52,8 +58,9 @@ class NoiseBeats(wiring.Component):
     """
 
     def __init__(self, streams: int = 8, shaper: str = "icdf", rounds: int = THREEFRY_ROUNDS,
-                 unroll: int = 1, pipelined: bool = True, fmt: GaussianFormat = NOISE_FORMAT):
-        self._threefry_args = (rounds, unroll, pipelined)
+                 unroll: int = 1, pipelined: bool = True, interleave: int = 1,
+                 fmt: GaussianFormat = NOISE_FORMAT):
+        self._threefry_args = (rounds, unroll, pipelined, interleave)
         try:
             if not isinstance(streams, int) or isinstance(streams, bool) \
                     or not 1 <= streams <= 256:
@@ -69,6 +76,7 @@ class NoiseBeats(wiring.Component):
             raise
         self.streams, self.shaper, self.rounds, self.fmt = streams, shaper, rounds, fmt
         self.samples_per_block = SHAPER_SAMPLES[shaper]
+        self.serial_shaper = shaper == "icdf" and not pipelined and rounds // unroll >= 2
         super().__init__({
             "seed": In(stream.Signature(NOISE_SEED_BITS)),
             "beat": Out(stream.Signature(0)),
@@ -79,15 +87,21 @@ class NoiseBeats(wiring.Component):
         m = Module()
         n, spb, width = self.streams, self.samples_per_block, self.fmt.width
         cell_bits = max(1, (n - 1).bit_length())
-        m.submodules.threefry = threefry = Threefry2x32(*self._threefry_args)
-        m.submodules.shaper = shaper = shaper_core(self.shaper, self.fmt)
+        m.submodules.threefry = threefry = Threefry2x32(*self._threefry_args,
+                                                        shared_key1=True)
+        if self.serial_shaper:
+            m.submodules.shaper = shaper = SerialIcdfShaper(self.fmt)
+            per_beat = 1                             # samples a shaper beat carries
+        else:
+            m.submodules.shaper = shaper = shaper_core(self.shaper, self.fmt)
+            per_beat = spb
         wiring.connect(m, threefry.block, shaper.blocks)
 
         started = Signal()
-        seed = Signal(NOISE_SEED_BITS)
+        seed = self.seed.payload                 # held by the user (see above)
         m.d.comb += self.seed.ready.eq(~started)
         with m.If(self.seed.valid & ~started):
-            m.d.sync += [seed.eq(self.seed.payload), started.eq(1)]
+            m.d.sync += started.eq(1)
 
         # Requests: cell 0..n-1 of block `group`, key (cell, seed).
         cell = Signal(range(n))
@@ -106,17 +120,27 @@ class NoiseBeats(wiring.Component):
         m.submodules.memory = memory = Memory(
             shape=unsigned(spb * width), depth=2 << cell_bits, init=[],
             attrs={"ram_style": "block"})
-        write, read = memory.write_port(), memory.read_port()
+        write, read = memory.write_port(granularity=per_beat * width), memory.read_port()
         fill_half, use_half = Signal(), Signal()
         slot = Signal(range(n))
+        sample = Signal(range(spb))                  # serial: the block's sample written
         full = [Signal(name=f"full{h}") for h in range(2)]
         filling_full = Cat(*full).bit_select(fill_half, 1)
         m.d.comb += shaper.samples.ready.eq(~filling_full)
         produce = shaper.samples.valid & ~filling_full
-        m.d.comb += [write.en.eq(produce), write.addr.eq(Cat(slot[:cell_bits], fill_half)),
-                     write.data.eq(shaper.samples.payload.as_value())]
+        m.d.comb += [write.addr.eq(Cat(slot[:cell_bits], fill_half)),
+                     write.data.eq(Cat(*[shaper.samples.payload.as_value()]
+                                       * (spb // per_beat)))]
+        block_done = Signal()
+        if per_beat == spb:
+            m.d.comb += [write.en.eq(produce), block_done.eq(produce)]
+        else:
+            m.d.comb += [write.en.eq(Mux(produce, Const(1, spb) << sample, 0)),
+                         block_done.eq(produce & (sample == spb - 1))]
+            with m.If(produce):
+                m.d.sync += sample.eq(Mux(sample == spb - 1, 0, sample + 1))
         produced = Signal()
-        with m.If(produce):
+        with m.If(block_done):
             with m.If(slot == n - 1):
                 m.d.comb += produced.eq(1)
                 m.d.sync += [slot.eq(0), fill_half.eq(~fill_half)]

@@ -31,7 +31,8 @@ from tritherm.formats import (CLT_FIELD_BITS, CLT_FIELDS, CLT_SHIFT, ICDF_FRACTI
 
 from .threefry import THREEFRY_BLOCK
 
-__all__ = ["CltShaper", "IcdfShaper", "SHAPER_CORES", "shaper_core", "csd_digits"]
+__all__ = ["CltShaper", "IcdfShaper", "SerialIcdfShaper", "SHAPER_CORES", "shaper_core",
+           "csd_digits"]
 
 
 def csd_digits(constant: int) -> list[tuple[int, int]]:
@@ -145,11 +146,7 @@ class IcdfShaper(_Shaper):
 
     def elaborate(self, platform):
         m = Module()
-        table = icdf_table(self.fmt)
-        x_bits = max(x for x, _ in table).bit_length()
-        d_bits = max(d for _, d in table).bit_length()
-        m.submodules.rom = rom = Memory(shape=unsigned(x_bits + d_bits), depth=len(table),
-                                        init=[x | d << x_bits for x, d in table])
+        rom, x_bits = _icdf_rom(m, self.fmt)
         advance = Signal()
         m.d.comb += [advance.eq(~self.samples.valid | self.samples.ready),
                      self.blocks.ready.eq(advance)]
@@ -158,39 +155,96 @@ class IcdfShaper(_Shaper):
             m.d.sync += [valid_b.eq(self.blocks.valid), valid_c.eq(valid_b),
                          self.samples.valid.eq(valid_c)]
         for lane in range(2):
-            word = self.blocks.payload[lane]
-            # Stage A: normalise r, address the ROM.
-            n, z_bits = word[:31], []
-            for level, shift in enumerate((16, 8, 4, 2, 1)):
-                empty = n[31 - shift:31] == 0
-                shifted = Signal(31, name=f"n{lane}_{level}")
-                m.d.comb += shifted.eq(Mux(empty, n << shift, n))
-                n = shifted
-                z_bits.append(empty)
-            z = Cat(*reversed(z_bits))          # 16 is the top bit
-            read = rom.read_port()
-            m.d.comb += [read.addr.eq(Cat(n[30 - ICDF_SEGMENT_BITS:30], z)),
-                         read.en.eq(advance)]
-            low = 30 - ICDF_SEGMENT_BITS - ICDF_FRACTION_BITS
-            # The multiplier's operand and product registers have no reset (the valid
-            # flags have), so yosys can keep them in the DSP block.
-            fraction_b = Signal(ICDF_FRACTION_BITS, name=f"f{lane}_b", reset_less=True)
-            sign_b, sign_c = Signal(name=f"sign{lane}_b"), Signal(name=f"sign{lane}_c")
-            x_hi_c = Signal(x_bits, name=f"x_hi{lane}_c")
-            product_c = Signal(d_bits + ICDF_FRACTION_BITS + 1, name=f"product{lane}_c",
-                               reset_less=True)
-            # Stage B: the ROM word is out; multiply. Stage C: subtract, apply the sign.
-            magnitude = Signal(signed(x_bits + 1), name=f"magnitude{lane}")
-            m.d.comb += magnitude.eq(x_hi_c - (product_c >> (ICDF_FRACTION_BITS + 1)))
-            with m.If(advance):
-                m.d.sync += [
-                    fraction_b.eq(n[low:low + ICDF_FRACTION_BITS]),
-                    sign_b.eq(word[31]),
-                    x_hi_c.eq(read.data[:x_bits]),
-                    product_c.eq(read.data[x_bits:] * Cat(1, fraction_b)),
-                    sign_c.eq(sign_b),
-                    self.samples.payload[lane].eq(Mux(sign_c, -magnitude, magnitude)),
-                ]
+            _icdf_lane(m, self.blocks.payload[lane], advance, rom, x_bits,
+                       self.samples.payload[lane], str(lane))
+        return m
+
+
+def _icdf_rom(m, fmt):
+    """The inverse-CDF ROM as a submodule of `m`; (memory, bits of x_hi)."""
+    table = icdf_table(fmt)
+    x_bits = max(x for x, _ in table).bit_length()
+    d_bits = max(d for _, d in table).bit_length()
+    m.submodules.rom = rom = Memory(shape=unsigned(x_bits + d_bits), depth=len(table),
+                                    init=[x | d << x_bits for x, d in table])
+    return rom, x_bits
+
+
+def _icdf_lane(m, word, advance, rom, x_bits, out, lane):
+    """One sample's datapath, three stages (while `advance`): `word` in, `out` registered."""
+    d_bits = rom.shape.width - x_bits
+    # Stage A: normalise r, address the ROM.
+    n, z_bits = word[:31], []
+    for level, shift in enumerate((16, 8, 4, 2, 1)):
+        empty = n[31 - shift:31] == 0
+        shifted = Signal(31, name=f"n{lane}_{level}")
+        m.d.comb += shifted.eq(Mux(empty, n << shift, n))
+        n = shifted
+        z_bits.append(empty)
+    z = Cat(*reversed(z_bits))          # 16 is the top bit
+    read = rom.read_port()
+    m.d.comb += [read.addr.eq(Cat(n[30 - ICDF_SEGMENT_BITS:30], z)), read.en.eq(advance)]
+    low = 30 - ICDF_SEGMENT_BITS - ICDF_FRACTION_BITS
+    # The multiplier's operand and product registers have no reset (the valid flags
+    # have), so yosys can keep them in the DSP block.
+    fraction_b = Signal(ICDF_FRACTION_BITS, name=f"f{lane}_b", reset_less=True)
+    sign_b, sign_c = Signal(name=f"sign{lane}_b"), Signal(name=f"sign{lane}_c")
+    x_hi_c = Signal(x_bits, name=f"x_hi{lane}_c")
+    product_c = Signal(d_bits + ICDF_FRACTION_BITS + 1, name=f"product{lane}_c",
+                       reset_less=True)
+    # Stage B: the ROM word is out; multiply. Stage C: subtract, apply the sign.
+    magnitude = Signal(signed(x_bits + 1), name=f"magnitude{lane}")
+    m.d.comb += magnitude.eq(x_hi_c - (product_c >> (ICDF_FRACTION_BITS + 1)))
+    with m.If(advance):
+        m.d.sync += [
+            fraction_b.eq(n[low:low + ICDF_FRACTION_BITS]),
+            sign_b.eq(word[31]),
+            x_hi_c.eq(read.data[:x_bits]),
+            product_c.eq(read.data[x_bits:] * Cat(1, fraction_b)),
+            sign_c.eq(sign_b),
+            out.eq(Mux(sign_c, -magnitude, magnitude)),
+        ]
+
+
+class SerialIcdfShaper(wiring.Component):
+    """The ICDF shaper on one datapath: a block's two samples leave one a cycle (out0's,
+    then out1's), so it keeps up with a block every second cycle at half the logic of
+    `IcdfShaper` (one normaliser, one ROM port, one multiplier; the word in turn is
+    registered before the normaliser: four stages). Bit-exact with it.
+
+    Attributes
+    ----------
+    blocks : In(stream.Signature(THREEFRY_BLOCK))
+    samples : Out(stream.Signature(ArrayLayout(signed(fmt.width), 1)))
+    """
+
+    name = "icdf"
+    samples_per_beat = 1
+
+    def __init__(self, fmt: GaussianFormat = NOISE_FORMAT):
+        if not isinstance(fmt, GaussianFormat):
+            raise TypeError(f"fmt must be a GaussianFormat, not {fmt!r}")
+        self.fmt = fmt
+        super().__init__({"blocks": In(stream.Signature(THREEFRY_BLOCK)),
+                          "samples": Out(_sample_signature(fmt, 1))})
+
+    def elaborate(self, platform):
+        m = Module()
+        rom, x_bits = _icdf_rom(m, self.fmt)
+        advance, lane = Signal(), Signal()
+        m.d.comb += [advance.eq(~self.samples.valid | self.samples.ready),
+                     self.blocks.ready.eq(advance & lane)]
+        # The word of the lane in turn is registered first (the normaliser behind it is
+        # five levels of multiplexers deep).
+        valid_a, valid_b, valid_c = Signal(), Signal(), Signal()
+        word = Signal(32)
+        with m.If(advance):
+            m.d.sync += [valid_a.eq(self.blocks.valid), valid_b.eq(valid_a),
+                         valid_c.eq(valid_b), self.samples.valid.eq(valid_c),
+                         word.eq(Mux(lane, self.blocks.payload[1], self.blocks.payload[0]))]
+            with m.If(self.blocks.valid):
+                m.d.sync += lane.eq(~lane)
+        _icdf_lane(m, word, advance, rom, x_bits, self.samples.payload[0], "s")
         return m
 
 

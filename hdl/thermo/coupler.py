@@ -92,6 +92,10 @@ shaper, rounds, noise_unroll, noise_pipelined :
     ICDF blocks, so it keeps up with ``multipliers <= cells / 4`` and with 8 cells on 4
     (`noise_cycles_per_step`); ``noise_unroll=10`` or ``noise_pipelined=True`` feed the
     faster schedules.
+noise_interleave : int or None
+    The iterative Threefry's round chain in that many register stages, each with a block
+    of its own (`Threefry2x32`): the same pace, a shorter path. Default: 2 when
+    ``noise_unroll`` is even (4 rounds a cycle as 2 x 2), else 1.
 quartic : bool
     Build the quartic pre-pass (the k4 memory, the QUARTIC register). Without it QUARTIC
     and k4 writes are ignored (QUARTIC stays 0); a host refuses a program with k4 != 0.
@@ -189,7 +193,7 @@ class Coupler(wiring.Component):
     def __init__(self, cells: int = 8, multipliers: int = 4, shaper: str = "icdf",
                  rounds: int = THREEFRY_ROUNDS, noise_unroll: int = 4,
                  noise_pipelined: bool = False, quartic: bool = True,
-                 fmt: CouplerFormat = COUPLER_FORMAT):
+                 fmt: CouplerFormat = COUPLER_FORMAT, noise_interleave: int | None = None):
         try:
             if not isinstance(cells, int) or isinstance(cells, bool) \
                     or not 2 <= cells <= COUPLER_MAX_CELLS:
@@ -204,7 +208,9 @@ class Coupler(wiring.Component):
                 raise ValueError(f"shaper must be one of {', '.join(SHAPER_SAMPLES)}, "
                                  f"got {shaper!r}")
             check_rounds(rounds)
-            check_threefry_config(rounds, noise_unroll, noise_pipelined)
+            if noise_interleave is None:
+                noise_interleave = 2 if not noise_pipelined and noise_unroll % 2 == 0 else 1
+            check_threefry_config(rounds, noise_unroll, noise_pipelined, noise_interleave)
             if not isinstance(quartic, bool):
                 raise ValueError(f"quartic must be True or False, got {quartic!r}")
             if not isinstance(fmt, CouplerFormat):
@@ -215,6 +221,7 @@ class Coupler(wiring.Component):
         self.cells, self.multipliers = cells, multipliers
         self.shaper, self.rounds, self.fmt = shaper, rounds, fmt
         self.noise_unroll, self.noise_pipelined = noise_unroll, noise_pipelined
+        self.noise_interleave = noise_interleave
         self.quartic = quartic
         super().__init__({
             "config": In(stream.Signature(config_layout())),
@@ -257,13 +264,13 @@ class Coupler(wiring.Component):
         state, coef, mult = signed(sw), signed(cw), signed(fmt.mult.width)
         pfrac, sfrac = fmt.product_frac, fmt.state.frac
         issue_cycles = n * blocks                        # A x words per step
-        commit_at = issue_cycles + 5                     # the last cell's underdamped write
+        commit_at = issue_cycles + 7                     # the last cell's underdamped write
         prepass_cycles = 2 * n + 6                       # QUARTIC pre-pass (see below)
 
         # Noise: one stream per cell, the beats in a memory; restarted by a SEED write.
         reseed = Signal()
         beats = NoiseBeats(n, self.shaper, self.rounds, self.noise_unroll,
-                           self.noise_pipelined)
+                           self.noise_pipelined, self.noise_interleave)
         m.submodules.noise = ResetInserter(reseed)(beats)
 
         # Registers.
@@ -398,10 +405,11 @@ class Coupler(wiring.Component):
         under = Signal()
         m.d.comb += under.eq(mode == COUPLER_UNDERDAMPED)
 
-        # Stream: issue (read A and x) -> 1 (multiply) -> 2 (accumulate) -> 3 (the
-        # gradient is complete: overdamped write, underdamped kick) -> 4 -> 5 (p2) -> 6
-        # (underdamped write). Each stage carries its cell; `first` and `last` mark a
-        # row's blocks.
+        # Stream: issue (read A and x) -> 1 (multiply) -> 2 (sum a word's products) -> 3
+        # (accumulate) -> 4 (the gradient is complete: shift it by hs; the base and the
+        # overdamped noise added) -> 5 (round, saturate: overdamped write, underdamped
+        # kick p1) -> 6 (DAMP p1) -> 7 (p2, p1 + p2) -> 8 (underdamped write). Each stage
+        # carries its cell; `first` and `last` mark a row's blocks.
         issue = Signal()
         issue_cell = Signal(range(n))
         issue_block = Signal(range(blocks))
@@ -412,25 +420,25 @@ class Coupler(wiring.Component):
                              issue_cell.eq(Mux(issue_cell == n - 1, 0, issue_cell + 1))]
             with m.Else():
                 m.d.sync += issue_block.eq(issue_block + 1)
-        v1, v2, v3, v4, v5, v6 = (Signal(name=f"v{k}") for k in range(1, 7))
-        c1, c2, c3, c4, c5, c6 = (Signal(range(n), name=f"c{k}") for k in range(1, 7))
-        first1, last1, first2, last2 = Signal(), Signal(), Signal(), Signal()
-        m.d.sync += [
-            v1.eq(issue), c1.eq(issue_cell), first1.eq(issue_block == 0),
-            last1.eq(issue_block == blocks - 1),
-            v2.eq(v1), c2.eq(c1), first2.eq(first1), last2.eq(last1),
-            v3.eq(v2 & last2), c3.eq(c2), v4.eq(v3), c4.eq(c3), v5.eq(v4), c5.eq(c4),
-            v6.eq(v5), c6.eq(c5),
-        ]
+        v = [issue] + [Signal(name=f"v{k}") for k in range(1, 9)]
+        c = [issue_cell] + [Signal(range(n), name=f"c{k}") for k in range(1, 9)]
+        first = [issue_block == 0] + [Signal(name=f"first{k}") for k in range(1, 4)]
+        last = [issue_block == blocks - 1] + [Signal(name=f"last{k}") for k in range(1, 4)]
+        m.d.sync += [c[k].eq(c[k - 1]) for k in range(1, 9)]
+        m.d.sync += [v[k].eq(v[k - 1]) for k in range(1, 9) if k != 4]
+        m.d.sync += v[4].eq(v[3] & last[3])              # a row's gradient is complete
+        m.d.sync += [first[k].eq(first[k - 1]) for k in range(1, 4)]
+        m.d.sync += [last[k].eq(last[k - 1]) for k in range(1, 4)]
 
         # A x: `lanes` multipliers, operands from the A and x memories' read registers, the
         # product registered (no reset: written before it is read in a step, so yosys can
-        # put it in the DSP block's own output register).
+        # put it in the DSP block's own output register); a word's products summed in a
+        # register of their own (an adder tree, then the accumulator's adder).
         products = [Signal(signed(sw + cw), name=f"product{k}", reset_less=True)
                     for k in range(lanes)]
         m.d.comb += [a_rd.addr.eq(Cat(issue_block[:block_bits], issue_cell)),
                      xw_rd.addr.eq(Cat(issue_block[:block_bits], bank))]
-        with m.If(v1):
+        with m.If(v[1]):
             for k in range(lanes):
                 a_value = a_rd.data[k * cw:(k + 1) * cw].as_signed()
                 x_value = xw_rd.data[k * sw:(k + 1) * sw].as_signed()
@@ -438,16 +446,18 @@ class Coupler(wiring.Component):
         # Accumulate -g (its only use, the update, needs -g): a row starts at (b_i << 12)
         # [- k4_i c3_i] and subtracts the products.
         acc = Signal(signed(coupler_acc_width(n, fmt)))
-        product_sum, acc_init = Signal.like(acc), Signal.like(acc)
-        b_2 = Signal(state)
-        m.d.comb += [b_2.eq(bk_rd.data[:sw]), product_sum.eq(sum(products))]
+        word_sum = Signal.like(acc, name="word_sum", reset_less=True)
+        acc_init = Signal.like(acc)
+        b_3 = Signal(state)
+        m.d.sync += word_sum.eq(sum(products))
+        m.d.comb += b_3.eq(bk_rd.data[:sw])
         if has_quartic:
-            m.d.comb += [q_rd.addr.eq(c1),
-                         acc_init.eq((b_2 << fmt.coef.frac) - Mux(quartic, q_rd.data, 0))]
+            m.d.comb += [q_rd.addr.eq(c[2]),
+                         acc_init.eq((b_3 << fmt.coef.frac) - Mux(quartic, q_rd.data, 0))]
         else:
-            m.d.comb += acc_init.eq(b_2 << fmt.coef.frac)
-        with m.If(v2):
-            m.d.sync += acc.eq(Mux(first2, acc_init, acc) - product_sum)
+            m.d.comb += acc_init.eq(b_3 << fmt.coef.frac)
+        with m.If(v[3]):
+            m.d.sync += acc.eq(Mux(first[3], acc_init, acc) - word_sum)
 
         # The update multipliers: operands in, product two cycles later. U1: x^2 and x^3
         # (pre-pass), NOISE xi; U2: k4 x^3 (pre-pass), DAMP p1.
@@ -457,21 +467,22 @@ class Coupler(wiring.Component):
         m.d.sync += [u1_p.eq(u1_a * u1_b), u2_p.eq(u2_a * u2_b)]
 
         # Per-cell operands, each from a memory read port addressed the cycle before it is
-        # used: x of the pre-pass's cell or of the cell written (x_c), p of the cell in
-        # stage 3 (p_3), its noise sample (xi_c: stage 3 underdamped, stage 1 overdamped).
+        # used: x of the pre-pass's cell or of the update's (x_c: stage 4 overdamped, 8
+        # underdamped), p (p_c: stage 4 underdamped, 5 overdamped), the noise sample (xi_c:
+        # stage 2 overdamped, 5 underdamped).
         write_cell = Signal(range(n))
         x_cell = Signal(range(n + 2))                    # the cell x_c holds next cycle
-        x_c, p_3, xi_c = Signal(state), Signal(state), Signal(signed(16))
+        x_c, p_c, xi_c = Signal(state), Signal(state), Signal(signed(16))
         stream_state = Signal()
         m.d.comb += [
-            write_cell.eq(Mux(under, c6, c3)),
+            write_cell.eq(Mux(under, c[8], c[5])),
             x_rd.addr.eq(Cat(x_cell[:cell_bits], bank ^ commit)),
-            p_rd.addr.eq(Cat(c2, bank)),
-            beats.read.addr.eq(Mux(idle, self.read.addr, Mux(under, c2, issue_cell))),
-            x_c.eq(x_rd.data), p_3.eq(p_rd.data), xi_c.eq(beats.read.data),
+            p_rd.addr.eq(Cat(Mux(under, c[3], c[4]), bank)),
+            beats.read.addr.eq(Mux(idle, self.read.addr, Mux(under, c[4], c[1]))),
+            x_c.eq(x_rd.data), p_c.eq(p_rd.data), xi_c.eq(beats.read.data),
         ]
         with m.If(stream_state & ~commit):
-            m.d.comb += x_cell.eq(Mux(under, c5, c2))
+            m.d.comb += x_cell.eq(Mux(under, c[7], c[3]))
         # (else cell 0: the pre-pass's first, read in the cycle before a step starts, of
         # the bank the commit makes current)
 
@@ -508,9 +519,9 @@ class Coupler(wiring.Component):
                 pre_cell.eq(Mux(even, s_half - 1, s_half - 2)),
                 # bk_mem answers a cycle later: k4 is used on odd cycles (pre_cell =
                 # s_half - 2, s_half = t // 2), so the even cycle before presents the same
-                # s_half - 2; in the stream it reads b of the cell in stage 1, used in
-                # stage 2.
-                bk_rd.addr.eq(Mux(pre_on, s_half - 2, c1)),
+                # s_half - 2; in the stream it reads b of the cell in stage 2, used in
+                # stage 3.
+                bk_rd.addr.eq(Mux(pre_on, s_half - 2, c[2])),
                 k4_c.eq(bk_rd.data[sw:]),
                 q_wr.addr.eq(s_half - 3), q_wr.data.eq(u2_p), q_wr.en.eq(stage_store),
             ]
@@ -523,54 +534,55 @@ class Coupler(wiring.Component):
             with m.If(stage_c3):
                 m.d.sync += [u2_a.eq(k4_c), u2_b.eq(power)]
         else:
-            m.d.comb += bk_rd.addr.eq(c1)
+            m.d.comb += bk_rd.addr.eq(c[2])
 
-        # Update, stage 3 (the gradient g = -acc is complete).
-        noise_load = Signal()
-        m.d.comb += noise_load.eq(Mux(under, v3, v1 & last1))
-        with m.If(noise_load):                           # NOISE xi, ready at the write
+        # NOISE xi into U1: overdamped at stage 2 (its product is added at stage 4),
+        # underdamped at stage 5 (added at stage 7).
+        with m.If(Mux(under, v[5], v[2] & last[2])):
             m.d.sync += [u1_a.eq(noise_amp), u1_b.eq(xi_c)]
-        # Stage 3 in either mode is one shifter and one saturating adder. With T = floor(
-        # -g 2**(nf - pf) / 2**hs) (nf = 26 the noise product's fraction bits, pf = 22 the
-        # gradient's), exactly (a floor of a floor; the shifted-out bits are below the
-        # rounding point):
-        #   overdamped  rnd(-(g << 4) + (NOISE xi << hs), 16 + hs) = rnd(T + NOISE xi, 16)
-        #   underdamped rnd(-g, 12 + hs)                           = rnd(T, 16)
-        # so the kick p1 = sat(p + .) and the overdamped x' = sat(x + .) share them.
+        # Stages 4 and 5 in either mode: one shifter, one adder, one saturation. With T =
+        # floor(-g 2**(nf - pf) / 2**hs) (nf = 26 the noise product's fraction bits, pf =
+        # 22 the gradient's), exactly (a floor of a floor; the shifted-out bits are below
+        # the rounding point):
+        #   overdamped  x + rnd(-(g << 4) + (NOISE xi << hs), 16 + hs)
+        #                 = (T + ((x << 16) + 2**15 + NOISE xi)) >> 16
+        #   underdamped p + rnd(-g, 12 + hs) = (T + ((p << 16) + 2**15)) >> 16
+        # so the kick p1 = sat(.) and the overdamped x' = sat(.) share them; T (the shift)
+        # and the other term (an add) are registered at stage 4, their sum at stage 5.
         noise_frac = fmt.mult.frac + 12
         shifted = Signal(signed(acc.shape().width + 1 + noise_frac - pfrac))
-        delta3 = Signal(signed(shifted.shape().width + 1 - (noise_frac - sfrac)))
-        base3 = Signal(state)
-        m.d.comb += [shifted.eq((acc << (noise_frac - pfrac)) >> hshift),
-                     delta3.eq(_round(shifted + Mux(under, 0, u1_p), 0, noise_frac - sfrac)),
-                     base3.eq(Mux(under, p_3, x_c))]
-        updated, sat3 = _saturate(base3 + delta3, sw)
-        # Underdamped kick p1 = sat(p + rnd(-g, 12 + hs)), straight into U2 (u2_b is p1).
-        p1_5, p1_6 = Signal(state), Signal(state)
-        kick_sat4, kick_sat5, kick_sat6 = Signal(), Signal(), Signal()
-        with m.If(v3 & under):
-            m.d.sync += [u2_a.eq(damp), u2_b.eq(updated), kick_sat4.eq(sat3)]
-        m.d.sync += [p1_5.eq(u2_b), p1_6.eq(p1_5), kick_sat5.eq(kick_sat4),
-                     kick_sat6.eq(kick_sat5)]
-        # Overdamped x' (stage 3), from g and NOISE xi.
-        x_od, sat_od = updated, sat3
-        # Underdamped p2 (stage 5, from DAMP p1 and NOISE xi, registered: the products, the
-        # sum, its rounding and saturation take a cycle of their own) and x' (stage 6).
+        base_term = Signal(signed(sw + 18), name="base_term")
+        m.d.sync += [
+            shifted.eq((acc << (noise_frac - pfrac)) >> hshift),
+            base_term.eq(Cat(Const(0, noise_frac - sfrac - 1), Const(1, 1),
+                             Mux(under, p_c, x_c)).as_signed() + Mux(under, 0, u1_p)),
+        ]
+        updated, sat5 = _saturate((shifted + base_term) >> (noise_frac - sfrac), sw)
+        # Underdamped kick p1, straight into U2 (u2_b is p1).
+        p1_7 = Signal(state)
+        kick_sat6, kick_sat7, kick_sat8 = Signal(), Signal(), Signal()
+        with m.If(v[5] & under):
+            m.d.sync += [u2_a.eq(damp), u2_b.eq(updated)]
+        m.d.sync += [kick_sat6.eq(sat5), kick_sat7.eq(kick_sat6), kick_sat8.eq(kick_sat7),
+                     p1_7.eq(u2_b)]
+        # Underdamped p2 = sat(rnd((DAMP p1 << 2) + NOISE xi, 16)) and p1 + p2 (stage 7,
+        # registered), then x' = sat(x + rnd(p1 + p2, hs + 1)) (stage 8), with
+        # rnd(v, hs + 1) = rnd(floor(v / 2**hs), 1) and x + rnd(d, 1) = (2 x + 1 + d) >> 1.
         shift = noise_frac - (fmt.mult.frac + sfrac)
         p2_value, sat_p2_value = _saturate(
             _round((u2_p << shift) + u1_p, 0, noise_frac - sfrac), sw)
         p2, sat_p2 = Signal(state), Signal()
-        m.d.sync += [p2.eq(p2_value), sat_p2.eq(sat_p2_value)]
-        # rnd(v, hs + 1) = rnd(floor(v / 2**hs), 1): one shifter, no rounding constant.
-        drift = Signal(signed(sw + 1))
-        m.d.comb += drift.eq((p1_6 + p2) >> hshift)
-        x_ud, sat_x = _saturate(x_c + _round(drift, 0, 1), sw)
+        p_sum = Signal(signed(sw + 1))
+        m.d.sync += [p2.eq(p2_value), sat_p2.eq(sat_p2_value), p_sum.eq(p1_7 + p2_value)]
+        x_ud, sat_x = _saturate((Cat(Const(1, 1), x_c).as_signed() + (p_sum >> hshift)) >> 1,
+                                sw)
         x_next, next_sat, writing = Signal(state), Signal(), Signal()
-        m.d.comb += [writing.eq(Mux(under, v6, v3)),
-                     x_next.eq(Mux(under, x_ud, x_od)),
-                     next_sat.eq(Mux(under, kick_sat6 | sat_p2 | sat_x, sat_od))]
+        m.d.comb += [writing.eq(Mux(under, v[8], v[5])),
+                     x_next.eq(Mux(under, x_ud, updated)),
+                     next_sat.eq(Mux(under, kick_sat8 | sat_p2 | sat_x, sat5))]
 
-        # Sticky flags: the pre-pass's c2 or c3 or the update's, one cell a cycle.
+        # Sticky flags: the pre-pass's c2 or c3 or the update's, one cell a cycle, through
+        # a register (`raised`, `raised_cell`): the flag is set the cycle after.
         flag_cell, flag_now = Signal(range(n + 2)), Signal()
         if has_quartic:
             m.d.comb += [flag_cell.eq(Mux(pre_on, pre_cell, write_cell)),
@@ -578,20 +590,22 @@ class Coupler(wiring.Component):
                                          writing & next_sat))]
         else:
             m.d.comb += [flag_cell.eq(write_cell), flag_now.eq(writing & next_sat)]
-        flags_next = Signal(n)
+        raised, raised_cell = Signal(), Signal(range(n + 2))
+        m.d.sync += [raised.eq(flag_now), raised_cell.eq(flag_cell)]
+        flags_raised = Signal(n)                         # flags | the raise in the register
         for i in range(n):
-            raised = flag_now & (flag_cell == i)
-            m.d.comb += flags_next[i].eq(flags[i] | raised)
-            with m.If(raised):
+            hit = raised & (raised_cell == i)
+            m.d.comb += flags_raised[i].eq(flags[i] | hit)
+            with m.If(hit):
                 m.d.sync += flags[i].eq(1)
 
-        # Write x' and p' to the other bank (overdamped: p unchanged, at stage 3;
-        # underdamped: p2, at stage 6), or a configured x or p to the current one.
+        # Write x' and p' to the other bank (overdamped: p unchanged, at stage 5;
+        # underdamped: p2, at stage 8), or a configured x or p to the current one.
         x_data, p_data = Signal(state), Signal(state)
         wr_cell, wr_bank = Signal(range(n)), Signal()
         m.d.comb += [
             x_data.eq(Mux(writing, x_next, word)),
-            p_data.eq(Mux(writing, Mux(under, p2, p_3), word)),
+            p_data.eq(Mux(writing, Mux(under, p2, p_c), word)),
             wr_cell.eq(Mux(writing, write_cell, index[:cell_bits])),
             wr_bank.eq(bank ^ writing),
             x_wr.addr.eq(Cat(wr_cell, wr_bank)), x_wr.data.eq(x_data),
@@ -604,12 +618,18 @@ class Coupler(wiring.Component):
         ]
 
         # The sample offered is read through `read` (x and p of the current bank: the
-        # commit that would swap it waits until the sample is taken).
+        # commit that would swap it waits until the sample is taken). Its flags: those at
+        # the commit, and from the cycle after it the last cell's too (in that cycle still
+        # in the register, then in the snapshot).
+        fresh = Signal()                                 # a sample was offered last cycle
         m.d.comb += [xs_rd.addr.eq(Cat(self.read.addr, bank)),
                      ps_rd.addr.eq(Cat(self.read.addr, bank)),
                      self.read.data.x.eq(xs_rd.data), self.read.data.p.eq(ps_rd.data),
                      self.read.data.xi.eq(beats.read.data),
                      self.samples.valid.eq(emit)]
+        m.d.sync += fresh.eq(0)
+        with m.If(fresh):
+            m.d.sync += sample_flags.eq(flags_raised)    # now complete
         with m.If(self.samples.valid & self.samples.ready):
             m.d.sync += emit.eq(0)
 
@@ -662,13 +682,15 @@ class Coupler(wiring.Component):
                     m.d.sync += [t.eq(0), bank.eq(~bank),
                                  remaining.eq(Mux(self.stop, 0, remaining - 1))]
                     with m.If(left == 1):
-                        m.d.sync += [left.eq(thin), emit.eq(1), sample_flags.eq(flags_next)]
+                        m.d.sync += [left.eq(thin), emit.eq(1), fresh.eq(1),
+                                     sample_flags.eq(flags_raised)]
                     with m.Else():
                         m.d.sync += left.eq(left - 1)
                     m.next = "NEXT"
         del fsm
 
         out = self.samples.payload
-        m.d.comb += [out.seq.eq(step), out.flags.eq(sample_flags),
+        m.d.comb += [out.seq.eq(step),
+                     out.flags.eq(sample_flags | Mux(fresh, flags_raised, 0)),
                      self.noise.payload.eq(step)]
         return m

@@ -37,17 +37,18 @@ KATS = (
 THREEFRY_CONFIGS = (
     (20, 1, True), (20, 5, True), (20, 20, True), (20, 1, False), (20, 4, False),
     (20, 2, False), (13, 1, True), (13, 13, False), (8, 2, True), (32, 8, False),
+    (20, 4, False, 2), (20, 10, False, 5),
 )
 
 
 def config_to_text(config) -> str:
-    rounds, unroll, pipelined = config
-    return f"{rounds},{unroll},{int(pipelined)}"
+    rounds, unroll, pipelined, *interleave = config
+    return ",".join(map(str, (rounds, unroll, int(pipelined), *interleave)))
 
 
 def config_from_text(text: str):
-    rounds, unroll, pipelined = (int(part) for part in text.split(","))
-    return rounds, unroll, bool(pipelined)
+    rounds, unroll, pipelined, *interleave = (int(part) for part in text.split(","))
+    return (rounds, unroll, bool(pipelined), *interleave)
 
 
 def random_requests(count: int, seed: int) -> np.ndarray:

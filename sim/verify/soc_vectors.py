@@ -27,7 +27,8 @@ from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, IDENTITY_WORDS,
                                         Reg, Status, crc16, encode_frame, max_coupler_writes,
                                         max_weight_bytes, pack_coupler_writes,
                                         pack_load_weights, pack_matvec, pack_noise,
-                                        pack_read_regs, pack_run, pack_write_reg, response)
+                                        pack_read_regs, pack_run, pack_write_reg, response,
+                                        sample_flag_bytes)
 from tritherm.formats import (COUPLER_FORMAT, COUPLER_REG_FLAGS, COUPLER_REGION_SCALAR,
                               SHAPER_SAMPLES, TRITS_PER_BYTE, coupler_address)
 
@@ -71,7 +72,7 @@ class SocModel:
         self.config = config
         shape = config.array
         self.weights = bytearray(shape.rows * shape.row_bytes)
-        self.coupler = CouplerModel(config.cells, config.shaper)
+        self.coupler = CouplerModel(config.cells, config.shaper, quartic=config.quartic)
         self.counters = {Reg.BAD_CRC_COUNT: 0, Reg.BAD_FRAME_COUNT: 0,
                          Reg.GARBAGE_COUNT: 0, Reg.DROPPED_COUNT: 0}
         self.array_invalid = False
@@ -171,6 +172,7 @@ class SocModel:
                                                       fmt.coef.frac, fmt.mult.frac]),
                                                "little"),
             Reg.MAX_PAYLOAD: MAX_PAYLOAD,
+            Reg.COUPLER_FEATURES: int(config.quartic),
         }
         saturated = sum(int(f) << i for i, f in enumerate(self.coupler.flags))
         live = {
@@ -293,7 +295,9 @@ class SocModel:
             flags = sum(int(f) << i for i, f in enumerate(samples.flags[k]))
             values = [int(v) for v in samples.x[k]] + [int(v) for v in samples.p[k]]
             frames.append(frame(Op.SAMPLE, bytes([Status.OK]) + struct.pack(
-                f"<IQ{len(values)}h", int(samples.seq[k]), flags, *values)))
+                "<I", int(samples.seq[k])) + flags.to_bytes(
+                sample_flag_bytes(self.config.cells), "little") + struct.pack(
+                f"<{len(values)}h", *values)))
         done = frame(Op.RUN_DONE, bytes([Status.OK]) + struct.pack(
             "<II", self.coupler.step & 0xFFFFFFFF, len(samples)))
         return frames, done
