@@ -611,11 +611,11 @@ for option, bad in (("--lanes", "4"), ("--inputs", "5"), ("--max-k", "40"), ("--
     row(f"build-noise-selftest-with{option}", [*B, "noise-selftest", option, bad],
         option)
 for option, bad in (("--cells", "2"), ("--multipliers", "1"), ("--shaper", "clt"),
-                    ("--clock-mhz", "12")):
+                    ("--quartic", "on"), ("--clock-mhz", "12")):
     row(f"build-ternary-selftest-with{option}", [*B, "ternary-selftest", option, bad],
         option)
 for option, bad in (("--lanes", "1"), ("--inputs", "5"), ("--max-k", "40"), ("--cells", "2"),
-                    ("--multipliers", "1"), ("--shaper", "clt")):
+                    ("--multipliers", "1"), ("--shaper", "clt"), ("--quartic", "on")):
     row(f"build-echo-with{option}", [*B, "--design", "echo", option, bad], option)
 for option, bad, name in [
     ("--lanes", "0", "zero"), ("--lanes", "-1", "negative"), ("--lanes", "one", "text"),
@@ -623,8 +623,9 @@ for option, bad, name in [
     ("--max-k", "0", "zero"), ("--max-k", "-1", "negative"),
     ("--cells", "1", "one"), ("--cells", "257", "too-many"), ("--cells", "x", "text"),
     ("--multipliers", "3", "not-power-of-two"), ("--multipliers", "0", "zero"),
-    ("--multipliers", "4", "more-than-cells"),
+    ("--multipliers", "16", "more-than-cells"),
     ("--shaper", "box", "unknown"), ("--shaper", "", "empty"),
+    ("--quartic", "yes", "unknown"),
     ("--clock-mhz", "0", "zero"), ("--clock-mhz", "-12", "negative"),
     ("--clock-mhz", "nan", "nan"), ("--clock-mhz", "inf", "inf"),
     ("--clock-mhz", "fast", "text"), ("--clock-mhz", "1000", "too-fast"),

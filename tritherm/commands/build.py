@@ -33,13 +33,13 @@ def run(args) -> int:
         if _array_options(args) or _soc_options(args):
             raise UserError("noise-selftest takes no sizes (--lanes, --inputs, --max-k "
                             "are ternary-selftest's; --cells, --multipliers, --shaper, "
-                            "--clock-mhz the SoC's)")
+                            "--quartic, --clock-mhz the SoC's)")
         from tritherm.boards.build import build_noise_selftest
         report = build_noise_selftest(board, build_dir=args.build_dir, progress=_say(args))
         return _finish(report, board, args)
     if _soc_options(args):
-        raise UserError("--cells, --multipliers, --shaper and --clock-mhz size the SoC; "
-                        "leave out the target to build it")
+        raise UserError("--cells, --multipliers, --shaper, --quartic and --clock-mhz size "
+                        "the SoC; leave out the target to build it")
     from tritherm.boards.build import build_selftest
     shape = _array_shape(board.selftest_shape, args) if _array_options(args) else None
     report = build_selftest(board, shape=shape, build_dir=args.build_dir, progress=_say(args))
@@ -82,7 +82,7 @@ def _array_shape(default, args):
 
 def _soc_options(args) -> bool:
     return any(getattr(args, name) is not None
-               for name in ("cells", "multipliers", "shaper", "clock_mhz"))
+               for name in ("cells", "multipliers", "shaper", "quartic", "clock_mhz"))
 
 
 def _build_soc(args) -> int:
@@ -93,10 +93,11 @@ def _build_soc(args) -> int:
     if design not in SOC_DESIGNS:
         raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
     if design == "echo" and (_array_options(args) or any(
-            getattr(args, name) is not None for name in ("cells", "multipliers", "shaper"))):
+            getattr(args, name) is not None
+            for name in ("cells", "multipliers", "shaper", "quartic"))):
         raise UserError("the echo design has no array or coupler: --lanes, --inputs, "
-                        "--max-k, --cells, --multipliers and --shaper size the SoC (--design "
-                        "soc); only --clock-mhz applies to it")
+                        "--max-k, --cells, --multipliers, --shaper and --quartic size the SoC "
+                        "(--design soc); only --clock-mhz applies to it")
     board = get_board(args.board)
     if args.clock_mhz is not None:
         try:
@@ -117,6 +118,8 @@ def _soc_config(board_config, args):
     for name in ("cells", "multipliers", "shaper"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
+    if args.quartic is not None:
+        changes["quartic"] = args.quartic == "on"
     if args.clock_mhz is not None:
         changes["clock_hz"] = args.clock_mhz * 1e6
     try:
@@ -146,6 +149,8 @@ def register(sub) -> None:
     p.add_argument("--cells", type=int, help="SoC: coupler cells (default: the board's)")
     p.add_argument("--multipliers", type=int, help="SoC: the coupler's A x multipliers")
     p.add_argument("--shaper", help="SoC: the noise shaper, clt or icdf")
+    p.add_argument("--quartic", choices=("on", "off"),
+                   help="SoC: build the coupler's quartic pre-pass (default: the board's)")
     p.add_argument("--clock-mhz", type=float,
                    help="SoC: the design clock in MHz (the board clock needs no PLL; "
                         "another must be exact from it)")
