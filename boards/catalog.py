@@ -218,9 +218,10 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 # cells with DSPs to spare for 8 multipliers. The iCE40UP5K holds them too since the
 # coupler keeps x, p and the noise beats in block RAM (docs/boards.md, "What fits the
 # iCE40UP5K"): 8 cells on 4 multipliers (+ 2 update DSPs, + 1 for the ICDF shaper on one
-# datapath), no quartic pre-pass, a 1 x 5 array: 4,964 of 5,280 logic cells. A step takes
-# 24 cycles (16 A x words, 8 to drain; the interleaved Threefry makes a beat every 20), so
-# 10**6 steps a second at 24 MHz.
+# datapath), no quartic pre-pass, a 2 x 5 array: 5,098 of 5,280 logic cells, 24.50 MHz
+# (3 x 5 fits too, 5,239 cells, but one nextpnr seed in three misses 24 MHz with it; 2 x 5
+# met it with each seed tried). A step takes 24 cycles (16 A x words, 8 to drain; the
+# interleaved Threefry makes a beat every 20), so 10**6 steps a second at 24 MHz.
 # Design clocks (the README's board section has the builds):
 # - iCE40: 24 MHz from 12 MHz (SB_PLL40_PAD DIVR=0 DIVF=63 DIVQ=5): the lowest rate the
 #   PLL makes exactly that 1 Mbaud divides and 24 cycles a step turn into 10**6 steps a
@@ -230,7 +231,7 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 #   a fifth of margin (35 MHz, the next rate the PLL makes exactly and 1 Mbaud divides,
 #   would leave 8%, within nextpnr's seed-to-seed spread).
 # - OrangeCrab: 32 MHz from 48 MHz (its speed grade 8 is faster than the ULX3S's 6).
-_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=8,
+_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=2, inputs=5, max_k=60), cells=8,
                       multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False)
 _SOC_ECP5 = {
     "12F": TernaryArrayShape(lanes=4, inputs=10, max_k=100),

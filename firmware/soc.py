@@ -10,8 +10,10 @@
   results), the `Coupler` (configuration stream, run, stop, samples, the raw `noise` tap)
   and the `RegisterFile`;
 - `FrameTransmitter` frames each answer, the payload coming byte by byte from the
-  executor (a byte index into the result word, the sample, the noise beat or a register,
-  never a copy of them) with the CRC computed on the fly.
+  executor (a byte index into the result word or a register, or a cell's x, p or noise
+  sample read through the coupler's read port, never a copy of them) with the CRC
+  computed on the fly; a byte is offered from a register the cycle after it is ready,
+  and a byte register stands between the core and the UART transmitter.
 
 What the executor does with a frame:
 
@@ -23,7 +25,7 @@ What the executor does with a frame:
   writable with READ_ONLY (BAD_ARGUMENT if there is no such register);
 - lengths: IDENTIFY 0, READ_REGS 2, WRITE_REG 5, LOAD_WEIGHTS >= 2, MATVEC exactly 2 + K,
   COUPLER_WRITE a multiple of 6, COUPLER_RUN 4, COUPLER_STOP 0, NOISE 2;
-- READ_REGS needs ``count >= 1`` and ``first + count <= REGISTER_COUNT`` (registers 13..15
+- READ_REGS needs ``count >= 1`` and ``first + count <= REGISTER_COUNT`` (registers 14, 15
   read 0); MATVEC ``1 <= K <= capacity``; LOAD_WEIGHTS ``start + bytes <= rows *
   row_bytes``; NOISE ``1 <= beats`` and an answer of at most 65535 bytes;
 - COUPLER_RUN is answered OK, then streams a SAMPLE frame per sample (the coupler waits
