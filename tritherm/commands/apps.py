@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 #: Application packages under `tritherm.apps` that have a ``command`` module.
-APPS: tuple[str, ...] = ("digits",)
+APPS: tuple[str, ...] = ("digits", "generate")
 
 
 def register(sub) -> None:
