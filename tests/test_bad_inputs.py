@@ -91,6 +91,19 @@ def _dir(name):
     return make
 
 
+def _copy(name, source):
+    def make(tmp):
+        path = tmp / name
+        path.write_bytes(Path(source).read_bytes())
+        return path
+    return make
+
+
+def _digits_model_path():
+    from tritherm.apps.digits import default_model_path
+    return default_model_path()
+
+
 def _sparse(name, shape):
     """A large all-zero .npy written sparsely (no time, no disk)."""
     def make(tmp):
@@ -213,6 +226,9 @@ FILES = {
     "lab2d": _save("lab2d.npy", np.array([[1, 2, 3]])),
     "labfrac": _save("labfrac.npy", np.array([1.5, 2, 3])),
     "modeljunk": _text("model.npz", "not a model\n"),
+    # a model of another application (the digit classifier's) for `apps generate`
+    "digitsmodel": lambda tmp: _copy("digits-model.npz", _digits_model_path())(tmp),
+    "npzdir": _dir("o/s.npz"),
 }
 
 
@@ -277,11 +293,15 @@ def install_tripwires(monkeypatch):
 
     import tritherm.apps.digits.integer
     import tritherm.apps.digits.pipeline
+    import tritherm.apps.generate.model
+    import tritherm.apps.generate.sampling
     import tritherm.commands.demo
     monkeypatch.setattr(tritherm.apps.digits.integer.IntegerNetwork, "forward",
                         _tripwire("IntegerNetwork.forward"))
     for module, name in [
         (tritherm.apps.digits.pipeline, "train_and_save"),
+        (tritherm.apps.generate.model, "train"),
+        (tritherm.apps.generate.sampling, "sample"),
         (tritherm.boards.build, "_platform_build"),
         (tritherm.sim.verify.ternary_driver, "run_matrix"),
         (tritherm.sim.verify.coupler_vcd, "run_with_waves"),
@@ -379,6 +399,65 @@ for plot, message, name in [("{o}/c.jpg", ".png", "suffix"), ("{o}/no/c.png", "d
                             ("{txt}/c.png", "is a file", "through-file"), ("{pngdir}", "directory", "dir"),
                             ("", "empty", "empty"), ("/proc/c.png", "cannot create", "unwritable")]:
     row(f"digits-eval-plot-{name}", EVAL + ["--plot", plot], message)
+
+# apps generate train
+GT = ["apps", "generate", "train", "--out", "{o}/m.npz"]
+GTOUT = ("{o}/m.npz", "generate-model.npz")
+row("generate-no-action", ["apps", "generate"], "required")
+row("generate-unknown-action", ["apps", "generate", "fit"], "invalid choice")
+for option, bad, name, message in [
+    ("--seed", "x", "seed-text", "whole number"), ("--seed", "-1", "seed-negative", "--seed"),
+    ("--seed", str(2 ** 32), "seed-too-big", "--seed"), ("--seed", "", "seed-empty", "whole number"),
+    ("--hidden", "0", "hidden-0", "at least 1"), ("--hidden", "-3", "hidden-negative", "at least 1"),
+    ("--hidden", "ten", "hidden-text", "whole number"), ("--hidden", "2000", "hidden-huge", "at most 1024"),
+    ("--hidden", "12.5", "hidden-fraction", "whole number"), ("--hidden", "", "hidden-empty", "whole number"),
+    ("--epochs", "0", "epochs-0", "at least 1"), ("--epochs", "x", "epochs-text", "whole number"),
+    ("--epochs", "101", "epochs-huge", "at most 100"),
+    ("--out", "{o}/m.txt", "out-suffix", ".npz"), ("--out", "{o}/missing/m.npz", "out-nodir", "does not exist"),
+    ("--out", "{txt}/m.npz", "out-through-file", "is a file"), ("--out", "{npzdir}", "out-dir", "directory"),
+    ("--out", "", "out-empty", "empty"), ("--out", "/proc/m.npz", "out-unwritable", "cannot create"),
+]:
+    row(f"generate-train-{name}", swap(GT, option, bad) if option in GT else [*GT, option, bad],
+        message, GTOUT)
+
+# apps generate sample
+GS = ["apps", "generate", "sample", "--out", "{o}/g.png"]
+GSOUT = ("{o}/g.png", "generate-grid.png", "{o}/s.npz", "{o}/.g.png*", "{o}/.s.npz*")
+for option, bad, name, message in [
+    ("--digit", "10", "digit-10", "0..9"), ("--digit", "-1", "digit-negative", "0..9"),
+    ("--digit", "x", "digit-text", "--digit"), ("--digit", "", "digit-empty", "--digit"),
+    ("--digit", "3.5", "digit-fraction", "--digit"), ("--digit", "1,2", "digit-list", "--digit"),
+    ("--count", "0", "count-0", "at least 1"), ("--count", "-1", "count-negative", "at least 1"),
+    ("--count", "10**6", "count-huge", "at most 100000"), ("--count", "x", "count-text", "whole number"),
+    ("--seed", "-1", "seed-negative", "--seed"), ("--seed", str(2 ** 32), "seed-too-big", "--seed"),
+    ("--seed", "x", "seed-text", "whole number"),
+    ("--model", "{tmp}/none.npz", "model-missing", "none.npz"), ("--model", "{modeljunk}", "model-junk", "model"),
+    ("--model", "{dir}", "model-dir", "adir"), ("--model", "{npz}", "model-other-npz", "not a generative model"),
+    ("--model", "{digitsmodel}", "model-of-the-classifier", "not a generative model"),
+    ("--backend", "fpga", "backend-unknown", "invalid choice"),
+    ("--simulator", "icarus", "simulator-on-fixed", "--simulator goes with --backend rtl"),
+    ("--simulator", "modelsim", "simulator-unknown", "invalid choice"),
+    ("--port", "sim", "port-on-fixed", "--backend board"), ("--board", "icebreaker", "board-on-golden", "--backend board"),
+    ("--out", "{o}/g.jpg", "out-suffix", ".png"), ("--out", "{o}/no/g.png", "out-nodir", "does not exist"),
+    ("--out", "{txt}/g.png", "out-through-file", "is a file"), ("--out", "{pngdir}", "out-dir", "directory"),
+    ("--out", "", "out-empty", "empty"), ("--out", "/proc/g.png", "out-unwritable", "cannot create"),
+    ("--save", "{o}/s.npy", "save-suffix", ".npz"), ("--save", "{o}/no/s.npz", "save-nodir", "does not exist"),
+    ("--save", "{txt}/s.npz", "save-through-file", "is a file"), ("--save", "{npzdir}", "save-dir", "directory"),
+    ("--save", "", "save-empty", "empty"), ("--save", "/proc/s.npz", "save-unwritable", "cannot create"),
+]:
+    argv = swap(GS, option, bad) if option in GS else [*GS, option, bad]
+    if option == "--board":
+        argv = [*argv, "--backend", "golden"]
+    row(f"generate-sample-{name}", argv, message, GSOUT)
+for args, message, name in [
+    (["--backend", "board", "--simulator", "verilator", "--port", "sim"], "--simulator", "simulator-on-board"),
+    (["--backend", "board"], "--port", "board-no-port"), (["--backend", "board", "--port", ""], "empty", "board-empty-port"),
+    (["--backend", "board", "--port", "sim", "--board", "nosuch"], "unknown board", "board-unknown"),
+    (["--backend", "board", "--port", "{dir}"], "directory", "board-port-dir"),
+    (["--backend", "rtl", "--port", "sim"], "--backend board", "port-on-rtl"),
+    (["--backend", "float", "--board", "ulx3s-85f"], "--backend board", "board-on-float"),
+]:
+    row(f"generate-sample-{name}", GS + args, message, GSOUT)
 row("demo-unknown-option", ["demo", "--quick"], "unrecognized")
 row("demo-extra-argument", ["demo", "now"], "unrecognized")
 row("demo-flag-with-value", ["demo", "--no-build=yes"], "ignored explicit argument")

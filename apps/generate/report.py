@@ -6,10 +6,10 @@ integers 0..16, the form ``--save`` writes and the grid draws); on those:
 - the quality figures of `quality.evaluate` (the independent float judge's recognised
   fraction, nearest-neighbour distances, diversity, heat per image in kT, time per image);
 - the fraction the ternary classifier of `tritherm.apps.digits` (its golden integer model)
-  recognises as the digit asked for;
-- for the hardware backends, `agreement`: every sample word (the state at the end of the
-  starting noise and at the end of the trained run, each cell, and the sticky flags)
-  against the golden coupler's for the same seed.
+  recognises as the digit asked for.
+
+(The hardware backends' agreement with golden on every sample word comes with their runs:
+`sampling.golden_agreement`.)
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 
 from . import quality
 
-__all__ = ["Figures", "Agreement", "grey_levels", "figures", "figures_rows", "FIGURE_COLUMNS",
-           "agreement", "figures_json"]
+__all__ = ["Figures", "grey_levels", "figures", "figures_rows", "FIGURE_COLUMNS",
+           "figures_json"]
 
 
 def grey_levels(images) -> np.ndarray:
@@ -91,46 +91,3 @@ def figures_json(fig: Figures) -> dict:
     return {"digits": [_figures_dict(r, fig.ternary[r.digit]) for r in fig.report.rows],
             "overall": _figures_dict(fig.report.overall, fig.ternary_overall),
             "classifier_accuracy": fig.report.classifier_accuracy}
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """Sample words equal to the golden coupler's: ``equal`` of ``words``; ``first``
-    describes the first difference (None when all agree)."""
-
-    equal: int
-    words: int
-    first: str | None = None
-
-    @property
-    def fraction(self) -> float:
-        return self.equal / self.words if self.words else 1.0
-
-
-def _words(g) -> list[tuple[str, np.ndarray]]:
-    parts = [("state after the starting noise", g.x_start), ("final state", g.x_end)]
-    if g.flags is not None:
-        parts.append(("flags", g.flags))
-    return parts
-
-
-def agreement(runs: dict, reference: dict) -> Agreement:
-    """Compare every sample word of `runs` with `reference`'s (digit -> `Generated` each,
-    the same digits, chains and cells)."""
-    equal = words = 0
-    first = None
-    for d in sorted(runs):
-        for (what, got), (_, want) in zip(_words(runs[d]), _words(reference[d])):
-            got, want = np.asarray(got), np.asarray(want)
-            if got.shape != want.shape:
-                words += want.size
-                first = first or f"digit {d}: {what} has shape {got.shape}, not {want.shape}"
-                continue
-            same = got == want
-            equal += int(same.sum())
-            words += same.size
-            if first is None and not same.all():
-                chain, cell = (int(v) for v in np.argwhere(~same)[0])
-                first = (f"digit {d}, chain {chain}, cell {cell}: {what} {got[chain, cell]!r}, "
-                         f"golden {want[chain, cell]!r}")
-    return Agreement(equal, words, first)
