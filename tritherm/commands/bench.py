@@ -17,6 +17,13 @@ MAX_STATS_SAMPLES = 2 ** 22
 
 
 def run(args) -> int:
+    if args.core != "generate":
+        given = [option for option, value in (("--backends", args.backends),
+                                              ("--hidden", args.hidden),
+                                              ("--count", args.count)) if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
+                            f"`tritherm bench generate` only")
     if args.core != "ternary":
         given = [option for option, value in (("--lanes", args.lanes), ("--inputs", args.inputs),
                                               ("--variant", args.variant)) if value is not None]
@@ -27,13 +34,15 @@ def run(args) -> int:
         return _bench_coupler_stats(args)
     if args.core == "digits":
         return _bench_digits(args)
+    if args.core == "generate":
+        return _bench_generate(args)
     given = [option for option, value in (("--samples", args.samples),
                                           ("--backend", args.backend), ("--plot", args.plot),
                                           ("--seed", args.seed)) if value is not None]
     if given:
         raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
                         f"`tritherm bench coupler-stats` only (--samples, --backend, --plot, "
-                        f"--seed)")
+                        f"--seed; --seed also to generate)")
     families = tuple(args.family) if args.family else ("ice40", "ecp5")
     out = _say(args)
     if args.core == "coupler":
@@ -94,6 +103,47 @@ def _bench_digits(args) -> int:
                                     "link_images_per_s": t.link_images_per_s,
                                     "images_per_s": t.images_per_s} for t in rows]})
     return 0
+
+
+def _bench_generate(args) -> int:
+    given = [option for option, value in (
+        ("--family", args.family), ("--quick", args.quick or None), ("--cells", args.cells),
+        ("--no-accuracy", args.no_accuracy or None), ("--samples", args.samples),
+        ("--backend", args.backend), ("--plot", args.plot)) if value is not None]
+    if given:
+        raise UserError(f"`tritherm bench generate` takes --backends, --hidden, --count, "
+                        f"--seed and --json, not {', '.join(given)}")
+    from tritherm.apps.generate.sampling import BACKENDS
+    from tritherm.bench.generate import DEFAULT_COUNT, DEFAULT_HIDDEN_SWEEP, bench_generate
+    backends = _names(args.backends, "backends", BACKENDS) if args.backends else None
+    hidden = (DEFAULT_HIDDEN_SWEEP if args.hidden is None else
+              tuple(parse_count(h, "hidden", high=1024) for h in _items(args.hidden, "hidden")))
+    count = DEFAULT_COUNT if args.count is None else parse_count(args.count, "count",
+                                                                 high=10_000)
+    seed = parse_seed(args.seed) if args.seed is not None else 1
+    quality, timing, sweep = bench_generate(backends, hidden, count, seed, out=_say(args))
+    if args.json:
+        print_json({"core": "generate", "seed": seed, "count": count,
+                    "quality": [_row(r) for r in quality], "timing": [_row(r) for r in timing],
+                    "hidden": [_row(r) for r in sweep]})
+    return 0
+
+
+def _items(text: str, what: str) -> list[str]:
+    """The items of a comma-separated option value (none empty)."""
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise UserError(f"--{what} takes a comma-separated list, got {text!r}")
+    return items
+
+
+def _names(text: str, what: str, allowed) -> tuple[str, ...]:
+    names = _items(text, what)
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise UserError(f"--{what} takes names from {', '.join(allowed)}, got "
+                        f"{', '.join(map(repr, unknown))}")
+    return tuple(dict.fromkeys(names))
 
 
 def _say(args):
@@ -189,7 +239,8 @@ def _bench_coupler_stats(args) -> int:
 def register(sub) -> None:
     """Add the command's parser to `sub`."""
     p = sub.add_parser("bench", help="measure logic, RAM, DSP and Fmax on iCE40 and ECP5")
-    p.add_argument("core", choices=["ternary", "noise", "coupler", "coupler-stats", "digits"])
+    p.add_argument("core", choices=["ternary", "noise", "coupler", "coupler-stats", "digits",
+                                    "generate"])
     p.add_argument("--family", action="append", choices=["ice40", "ecp5"],
                    help="only this FPGA family (repeatable)")
     p.add_argument("--quick", action="store_true", help="the smallest sizes only")
@@ -208,7 +259,14 @@ def register(sub) -> None:
                    help="coupler-stats: the core on Verilator (default) or the golden model")
     p.add_argument("--plot", help="coupler-stats: PNG of error against n "
                                   "(default coupler-stats.png)")
-    p.add_argument("--seed", help="coupler-stats: noise seed (default 1)")
+    p.add_argument("--seed", help="coupler-stats, generate: noise seed (default 1)")
+    p.add_argument("--backends", help="generate: backends to time, comma-separated (default: "
+                                      "every backend of `tritherm apps generate sample` but "
+                                      "board, which times the SoC simulated on --port sim)")
+    p.add_argument("--hidden", help="generate: hidden-unit counts of the sweep, "
+                                    "comma-separated (default 32,64,128,256)")
+    p.add_argument("--count", help="generate: images of each digit a generator makes for "
+                                   "the quality tables (default 50)")
     add_json_option(p)
     p.set_defaults(func=run)
 
