@@ -295,6 +295,7 @@ def install_tripwires(monkeypatch):
     import tritherm.apps.digits.pipeline
     import tritherm.apps.generate.model
     import tritherm.apps.generate.sampling
+    import tritherm.bench.generate
     import tritherm.commands.demo
     monkeypatch.setattr(tritherm.apps.digits.integer.IntegerNetwork, "forward",
                         _tripwire("IntegerNetwork.forward"))
@@ -302,6 +303,7 @@ def install_tripwires(monkeypatch):
         (tritherm.apps.digits.pipeline, "train_and_save"),
         (tritherm.apps.generate.model, "train"),
         (tritherm.apps.generate.sampling, "sample"),
+        (tritherm.bench.generate, "bench_generate"),
         (tritherm.boards.build, "_platform_build"),
         (tritherm.sim.verify.ternary_driver, "run_matrix"),
         (tritherm.sim.verify.coupler_vcd, "run_with_waves"),
@@ -790,6 +792,27 @@ for bad, name, message in [
     ("/proc/tritherm-plot.png", "in-proc", None),
 ]:
     row(f"bench-coupler-stats-plot-{name}", swap(CS, "--plot", bad), message, CSOUT)
+
+BG = ["bench", "generate"]
+for option, value in (("--family", "ice40"), ("--quick", None), ("--cells", "8"),
+                      ("--no-accuracy", None), ("--samples", "100"), ("--backend", "golden"),
+                      ("--plot", "{o}/p.png")):
+    row(f"bench-generate-with{option}", [*BG, option, *([value] if value else [])], option,
+        ("{o}/p.png",))
+for option, bad, name, message in [
+    ("--backends", "fpga", "backends-unknown", "'fpga'"), ("--backends", "", "backends-empty", "--backends"),
+    ("--backends", "float,,fixed", "backends-empty-item", "--backends"),
+    ("--hidden", "0", "hidden-0", "at least 1"), ("--hidden", "x", "hidden-text", "whole number"),
+    ("--hidden", "32,2000", "hidden-huge", "at most 1024"), ("--hidden", "32;64", "hidden-semicolons", "--hidden"),
+    ("--hidden", "", "hidden-empty", "--hidden"),
+    ("--count", "0", "count-0", "at least 1"), ("--count", "x", "count-text", "whole number"),
+    ("--count", "10**6", "count-huge", "at most"),
+    ("--seed", "-1", "seed-negative", "--seed"), ("--seed", "x", "seed-text", "--seed"),
+]:
+    row(f"bench-generate-{name}", [*BG, option, bad], message)
+for core in ("ternary", "coupler-stats", "digits"):
+    for option, value in (("--backends", "float"), ("--hidden", "32"), ("--count", "5")):
+        row(f"bench-{core}-with{option}", ["bench", core, option, value], option)
 
 # noise
 N = ["noise", "--count", "10", "--out", "{o}/noise.txt"]

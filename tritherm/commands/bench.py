@@ -115,7 +115,8 @@ def _bench_generate(args) -> int:
                         f"--seed and --json, not {', '.join(given)}")
     from tritherm.apps.generate.sampling import BACKENDS
     from tritherm.bench.generate import DEFAULT_COUNT, DEFAULT_HIDDEN_SWEEP, bench_generate
-    backends = _names(args.backends, "backends", BACKENDS) if args.backends else None
+    backends = (_names(args.backends, "backends", BACKENDS) if args.backends is not None
+                else None)
     hidden = (DEFAULT_HIDDEN_SWEEP if args.hidden is None else
               tuple(parse_count(h, "hidden", high=1024) for h in _items(args.hidden, "hidden")))
     count = DEFAULT_COUNT if args.count is None else parse_count(args.count, "count",
