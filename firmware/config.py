@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tritherm.formats import COUPLER_MAX_CELLS, SHAPER_SAMPLES, TernaryArrayShape
+from tritherm.formats import (COUPLER_MAX_CELLS, SHAPER_SAMPLES, TernaryArrayShape,
+                              moment_terms)
 
-__all__ = ["SocConfig", "DEFAULT_BAUD", "SIM_SOC_CONFIG"]
+__all__ = ["SocConfig", "DEFAULT_BAUD", "SIM_SOC_CONFIG", "MOMENTS_MAX_CELLS"]
 
 #: Serial rate of every board's SoC: exact from 12/24/48 MHz and 25/50 MHz clocks, within
 #: reach of the FT2232H (iCEBreaker) and FT231X (ULX3S) USB-UARTs.
 DEFAULT_BAUD = 1_000_000
+
+#: Most cells a SoC with moments may have: a MOMENTS answer (8 bytes a sum, 11 bytes of
+#: head and status, 8 bytes of flags per 64 cells) must fit a 16-bit length.
+MOMENTS_MAX_CELLS = max(n for n in range(2, COUPLER_MAX_CELLS + 1)
+                        if 3 + 8 * -(-n // 64) + 8 * moment_terms(n) <= 0xFFFF)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class SocConfig:
         The design clock (after the board's PLL).
     baud : int
         Serial rate of the UART.
+    moments : bool
+        The SoC accumulates block moments on chip (`tritherm.hdl.thermo.CouplerMoments`,
+        COUPLER_MOMENTS): one more DSP and a few hundred logic cells; left out where they
+        do not fit (the iCE40UP5K).
     """
 
     array: TernaryArrayShape
@@ -45,6 +55,7 @@ class SocConfig:
     clock_hz: float = 24e6
     quartic: bool = True
     baud: int = DEFAULT_BAUD
+    moments: bool = False
 
     def __post_init__(self):
         if not isinstance(self.array, TernaryArrayShape):
@@ -61,6 +72,11 @@ class SocConfig:
                              f"got {self.shaper!r}")
         if not isinstance(self.quartic, bool):
             raise ValueError(f"quartic must be True or False, got {self.quartic!r}")
+        if not isinstance(self.moments, bool):
+            raise ValueError(f"moments must be True or False, got {self.moments!r}")
+        if self.moments and self.cells > MOMENTS_MAX_CELLS:
+            raise ValueError(f"a SoC with moments holds at most {MOMENTS_MAX_CELLS} cells "
+                             f"(a block's sums must fit one answer), got {self.cells}")
         if not self.clock_hz > 0 or not self.baud > 0:
             raise ValueError("clock_hz and baud must be positive")
 
@@ -71,4 +87,4 @@ class SocConfig:
 
 #: The SoC the simulation transport and the tests run: a small array beside the SPU's 8 cells.
 SIM_SOC_CONFIG = SocConfig(array=TernaryArrayShape(lanes=4, inputs=5, max_k=60), cells=8,
-                           multipliers=4, shaper="icdf", clock_hz=24e6)
+                           multipliers=4, shaper="icdf", clock_hz=24e6, moments=True)

@@ -24,20 +24,26 @@ MATVEC         k u16, k activations int8               ``lanes`` results, s32 ea
 COUPLER_WRITE  n x (address u16, data u32)             (none); `tritherm.formats.coupler_address`
 COUPLER_RUN    steps u32                               (none), then one SAMPLE frame per sample,
                                                        then one RUN_DONE frame
+COUPLER_MOM..  steps u32, block u16 (1..65535)         (none), then one MOMENTS frame per block of
+                                                       ``block`` samples (the last may hold
+                                                       fewer), then one RUN_DONE frame
 COUPLER_STOP   (none)                                  (answered by the run's RUN_DONE)
 NOISE          beats u16                               ``beats x cells`` Gaussian samples, s16
 =============  ======================================  ==========================================
 
 Device-only frames: SAMPLE (seq u32, flags u64 -- one u64 per 64 cells on a coupler of more
 than 64 cells, `sample_flag_bytes` --, x cells x s16, p cells x s16), RUN_DONE
-(step u32, samples u32), and ERROR (a frame that failed its CRC, overran `MAX_PAYLOAD`, or
+(step u32, samples u32), MOMENTS (samples u16 in the block, flags as SAMPLE's (the cells'
+sticky flags after its last sample), then `moment_terms` sums as s64: sum x_i, sum x_i x_j
+for i <= j row by row, sum p_i^2, of the raw 16-bit state, exact; `moments_payload_bytes`),
+and ERROR (a frame that failed its CRC, overran `MAX_PAYLOAD`, or
 stopped arriving for `TIMEOUT_BYTE_TIMES` byte times: the opcode cannot be trusted, so the
 answer is ERROR with the status that says why).
 
 Robustness: outside a frame, bytes other than SYNC are dropped and counted (GARBAGE). A
 frame is acted on only when its CRC is good, its opcode known and its length right for the
 opcode; otherwise it is answered with an error status and nothing else happens. While a run
-streams samples, the device answers nothing but COUPLER_STOP (whose answer is RUN_DONE);
+streams samples or moments, the device answers nothing but COUPLER_STOP (whose answer is RUN_DONE);
 other frames are dropped and counted (DROPPED). The coupler waits while a sample has not
 left over the wire, so no sample is ever lost on the device; the host detects any loss on
 its side from the sequence numbers.
@@ -49,7 +55,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from tritherm.formats import CRC16_INIT, CRC16_POLY
+from tritherm.formats import CRC16_INIT, CRC16_POLY, MOMENTS_MAX_BLOCK, moment_terms
 
 __all__ = [
     "SYNC", "RESPONSE_BIT", "HEADER_BYTES", "CRC_BYTES", "MAX_PAYLOAD", "TIMEOUT_BYTE_TIMES",
@@ -59,7 +65,8 @@ __all__ = [
     "pack_read_regs", "pack_write_reg", "pack_load_weights", "pack_matvec", "unpack_matvec",
     "pack_coupler_writes", "pack_run", "pack_noise", "unpack_noise", "unpack_sample",
     "unpack_run_done", "sample_payload_bytes", "sample_flag_bytes", "max_coupler_writes",
-    "max_weight_bytes",
+    "max_weight_bytes", "Feature", "pack_moments_run", "moments_payload_bytes",
+    "MomentsFrame", "unpack_moments",
 ]
 
 SYNC = 0xA5
@@ -86,9 +93,11 @@ class Op(IntEnum):
     COUPLER_WRITE = 0x20
     COUPLER_RUN = 0x21
     COUPLER_STOP = 0x22
+    COUPLER_MOMENTS = 0x23
     NOISE = 0x30
     SAMPLE = 0x40        # device to host only
     RUN_DONE = 0x41      # device to host only
+    MOMENTS = 0x42       # device to host only
     ERROR = 0x7F         # device to host only
 
 
@@ -121,7 +130,7 @@ class Reg(IntEnum):
     COUPLER_SHAPER = 10      # 0 clt, 1 icdf (tritherm.formats.SHAPER_SAMPLES order)
     COUPLER_FORMAT = 11      # bytes: state width, state frac, coef frac, mult frac
     MAX_PAYLOAD = 12
-    COUPLER_FEATURES = 13    # bit 0: the coupler has the quartic pre-pass
+    COUPLER_FEATURES = 13    # `Feature` bits
     STATUS = 16              # bit 0: the coupler is running
     FLAGS = 17               # sticky `Flag` bits; write ones to clear them
     SATURATED_LO = 18        # per-cell saturation flags, cells 0..31
@@ -131,6 +140,13 @@ class Reg(IntEnum):
     GARBAGE_COUNT = 22       # bytes dropped outside frames
     DROPPED_COUNT = 23       # frames dropped while a run streamed
     COUPLER_STEP = 24
+
+
+class Feature(IntEnum):
+    """Bits of the COUPLER_FEATURES register."""
+
+    QUARTIC = 1 << 0     # the coupler has the quartic pre-pass
+    MOMENTS = 1 << 1     # COUPLER_MOMENTS: block moments on chip
 
 
 class Flag(IntEnum):
@@ -363,3 +379,36 @@ def unpack_run_done(data: bytes) -> tuple[int, int]:
     if len(data) != 8:
         raise ProtocolError(f"RUN_DONE of {len(data)} bytes, expected 8")
     return struct.unpack("<II", data)
+
+
+def pack_moments_run(steps: int, block: int) -> bytes:
+    if not 0 <= steps <= 0xFFFFFFFF:
+        raise ProtocolError(f"steps must be in [0, 2**32 - 1], got {steps}")
+    if not 1 <= block <= MOMENTS_MAX_BLOCK:
+        raise ProtocolError(f"block must be in [1, {MOMENTS_MAX_BLOCK}], got {block}")
+    return struct.pack("<IH", steps, block)
+
+
+def moments_payload_bytes(cells: int) -> int:
+    """Bytes of a MOMENTS frame's payload, status included."""
+    return 1 + 2 + sample_flag_bytes(cells) + 8 * moment_terms(cells)
+
+
+@dataclass(frozen=True)
+class MomentsFrame:
+    """One block of moments as it crosses the wire."""
+
+    samples: int
+    flags: int
+    sums: tuple[int, ...]
+
+
+def unpack_moments(data: bytes, cells: int) -> MomentsFrame:
+    if len(data) != moments_payload_bytes(cells) - 1:
+        raise ProtocolError(f"moments of {len(data)} bytes, expected "
+                            f"{moments_payload_bytes(cells) - 1} for {cells} cells")
+    flag_bytes = sample_flag_bytes(cells)
+    samples = int.from_bytes(data[:2], "little")
+    flags = int.from_bytes(data[2:2 + flag_bytes], "little")
+    sums = struct.unpack_from(f"<{moment_terms(cells)}q", data, 2 + flag_bytes)
+    return MomentsFrame(samples, flags, sums)

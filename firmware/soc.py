@@ -52,11 +52,12 @@ from tritherm.formats import COUPLER_REG_FLAGS, COUPLER_REGION_SCALAR, coupler_a
 from tritherm.hdl.io import UartRx, UartTx, uart_divisor
 from tritherm.hdl.ternary import TernaryArray
 from tritherm.hdl.thermo import Coupler
+from tritherm.hdl.thermo.moments import CouplerMoments
 
 from .config import SocConfig
 from .protocol import (IDENTITY_WORDS, MAX_PAYLOAD, REGISTER_COUNT, RESPONSE_BIT,
                        TIMEOUT_BYTE_TIMES, WRITABLE_REGISTERS, Op, Reg, Status,
-                       sample_flag_bytes, sample_payload_bytes)
+                       moments_payload_bytes, sample_flag_bytes, sample_payload_bytes)
 from .soc_frames import LENGTH_BITS, STATUS_BITS, FrameReceiver, FrameTransmitter
 from .soc_regs import REGISTER_INDEX_BITS, RegisterFile
 
@@ -68,7 +69,7 @@ _WRITE_BYTES = 6
 _ARG_BYTES = 6
 #: Where an answer's payload comes from, after its status byte (RUN_DONE's step count and
 #: sample count are registers COUPLER_STEP and RUN_SAMPLES).
-_STATUS_ONLY, _REGISTERS, _RESULTS, _NOISE, _SAMPLE = range(5)
+_STATUS_ONLY, _REGISTERS, _RESULTS, _NOISE, _SAMPLE, _MOMENTS = range(6)
 #: The commands the executor knows.
 _OPS = (Op.IDENTIFY, Op.READ_REGS, Op.WRITE_REG, Op.LOAD_WEIGHTS, Op.MATVEC, Op.COUPLER_WRITE,
         Op.COUPLER_RUN, Op.COUPLER_STOP, Op.NOISE)
@@ -144,6 +145,8 @@ class SocCore(wiring.Component):
         m.submodules.array = array = TernaryArray(shape)
         m.submodules.coupler = coupler = Coupler(cells, config.multipliers, config.shaper,
                                                  quartic=config.quartic)
+        if config.moments:
+            m.submodules.moments = moments = CouplerMoments(cells)
         m.submodules.buffer = buffer = Memory(shape=8, depth=MAX_PAYLOAD, init=[])
         write_port = buffer.write_port()
         read = buffer.read_port()
@@ -169,7 +172,7 @@ class SocCore(wiring.Component):
         answer_op = Signal(8)
         answer_length = Signal(16)
         status = Signal(STATUS_BITS)
-        source = Signal(range(5))
+        source = Signal(range(6 if config.moments else 5))
         then = Signal(range(3))
         first = Signal(REGISTER_INDEX_BITS)
         status_sent = Signal()
@@ -177,6 +180,11 @@ class SocCore(wiring.Component):
         length_ok, argument_ok = Signal(), Signal()
         refusal = Signal(STATUS_BITS)
         samples_sent = Signal(32)
+        # COUPLER_MOMENTS: the run feeds `moments`; a block of `block_size` samples is
+        # answered with a MOMENTS frame once `block_fill` reaches it.
+        moments_mode = Signal()
+        block_size = Signal(16)
+        block_fill = Signal(16)
         m.d.comb += read.addr.eq(ptr)
 
         # Arguments (valid from CHECK on): where each command keeps them in payload bytes 0..5.
@@ -199,6 +207,8 @@ class SocCore(wiring.Component):
         result_word = Cat(*lane_results)
         lengths = {_REGISTERS: 4, _RESULTS: 4 * shape.lanes, _NOISE: 2 * cells,
                    _SAMPLE: sample_payload_bytes(cells) - 1}
+        if config.moments:
+            lengths[_MOMENTS] = moments_payload_bytes(cells) - 1
         index = Signal(range(max(4 * REGISTER_COUNT, *lengths.values()) + 1))
         settled = Signal()              # the read port answers for `index`
         offer = Signal()                # the byte for `index` (or the status) is offered
@@ -208,7 +218,13 @@ class SocCore(wiring.Component):
         in_p = index >= p_at
         read_cell = Mux(source == _NOISE, index[1:],
                         Mux(in_p, (index - p_at)[1:], (index - head_bytes)[1:]))
-        m.d.comb += coupler.read.addr.eq(read_cell[:len(coupler.read.addr)])
+        if config.moments:
+            m.d.comb += [coupler.read.addr.eq(Mux(moments_mode, moments.read.addr,
+                                                  read_cell[:len(coupler.read.addr)])),
+                         moments.read.data.eq(coupler.read.data),
+                         moments.samples.payload.eq(coupler.samples.payload)]
+        else:
+            m.d.comb += coupler.read.addr.eq(read_cell[:len(coupler.read.addr)])
         answer_word = coupler.read.data
         read_word = Mux(source == _NOISE, answer_word.xi,
                         Mux(in_p, answer_word.p, answer_word.x))
@@ -222,15 +238,27 @@ class SocCore(wiring.Component):
         # Shifts and plain expressions, not Switches: the Verilog is continuous assignments,
         # which Icarus evaluates at time 0 (it does not run an `always @*` block until an
         # input changes).
-        data_byte = Cat(Const(0, 8), word_byte(regs.value, 4),
-                        word_byte(result_word, 4 * shape.lanes),
-                        read_word.word_select(index[0], 8), sample_byte
-                        ).word_select(source, 8)
-        data_valid = Cat(Const(1), Const(1), array.results.valid,
-                         coupler.noise.valid & settled,
-                         coupler.samples.valid & settled).bit_select(source, 1)
+        bytes_ = [Const(0, 8), word_byte(regs.value, 4),
+                  word_byte(result_word, 4 * shape.lanes),
+                  read_word.word_select(index[0], 8), sample_byte]
+        valids = [Const(1), Const(1), array.results.valid, coupler.noise.valid & settled,
+                  coupler.samples.valid & settled]
+        if config.moments:
+            # MOMENTS: samples u16, flags, then each sum as s64 (read the cycle after).
+            moments_head = 2 + flag_bytes
+            rel = Signal(len(index))
+            acc_word = Signal(signed(64))
+            m.d.comb += [rel.eq(index - moments_head), moments.acc_addr.eq(rel[3:]),
+                         acc_word.eq(moments.acc_data)]
+            head = Cat(block_fill, moments.flags, Const(0, 8 * flag_bytes - cells))
+            bytes_.append(Mux(index < moments_head,
+                              head.word_select(index[:(moments_head - 1).bit_length()], 8),
+                              acc_word.word_select(rel[:3], 8)))
+            valids.append(settled)
+        data_byte = Cat(*bytes_).word_select(source, 8)
+        data_valid = Cat(*valids).bit_select(source, 1)
         last_byte = Cat(Const(0), Const(0), *(index == lengths[key] - 1
-                                              for key in (_RESULTS, _NOISE, _SAMPLE))
+                                              for key in sorted(lengths) if key != _REGISTERS)
                         ).bit_select(source, 1)
         m.d.sync += settled.eq(1)
 
@@ -348,6 +376,10 @@ class SocCore(wiring.Component):
                                      argument_ok.eq((arg16 != 0) & (arg16 <= shape.capacity))]
                     with m.Case(Op.COUPLER_RUN):
                         m.d.sync += length_ok.eq(length == 4)
+                    if config.moments:
+                        with m.Case(Op.COUPLER_MOMENTS):
+                            m.d.sync += [length_ok.eq(length == 6),
+                                         argument_ok.eq(arg[32:48] != 0)]
                     with m.Case(Op.NOISE):
                         m.d.sync += [length_ok.eq(length == 2),
                                      argument_ok.eq((arg16 != 0)
@@ -356,7 +388,7 @@ class SocCore(wiring.Component):
 
             with m.State("DISPATCH"):
                 with m.Switch(op):
-                    with m.Case(*_OPS):
+                    with m.Case(*_OPS, *((Op.COUPLER_MOMENTS,) if config.moments else ())):
                         with m.If(~length_ok):
                             refuse(Status.BAD_LENGTH)
                         with m.Elif(~argument_ok):
@@ -393,6 +425,14 @@ class SocCore(wiring.Component):
                                     m.next = "WRITES_CHECK"
                                 with m.Case(Op.COUPLER_RUN):
                                     answer(reply, 1, then_value=_THEN_RUN_START)
+                                    if config.moments:
+                                        m.d.sync += moments_mode.eq(0)
+                                if config.moments:
+                                    with m.Case(Op.COUPLER_MOMENTS):
+                                        m.d.sync += [moments_mode.eq(1),
+                                                     block_size.eq(arg[32:48]),
+                                                     block_fill.eq(0)]
+                                        answer(reply, 1, then_value=_THEN_RUN_START)
                                 with m.Case(Op.COUPLER_STOP):
                                     answer(reply, 1)
                                 with m.Case(Op.NOISE):
@@ -494,6 +534,9 @@ class SocCore(wiring.Component):
                                 with m.Case(_SAMPLE):
                                     m.d.comb += coupler.samples.ready.eq(1)
                                     m.d.sync += samples_sent.eq(samples_sent + 1)
+                                if config.moments:
+                                    with m.Case(_MOMENTS):
+                                        m.d.sync += block_fill.eq(0)
                 with m.If(transmitter.idle):
                     with m.Switch(then):
                         with m.Case(_THEN_IDLE):
@@ -510,11 +553,44 @@ class SocCore(wiring.Component):
                     m.d.sync += [in_run.eq(1), stop.eq(0), samples_sent.eq(0)]
                     m.next = "RUN"
             with m.State("RUN"):
-                with m.If(coupler.samples.valid):
-                    answer(Op.SAMPLE, sample_payload_bytes(cells), _SAMPLE, then_value=_THEN_RUN)
-                with m.Elif(~coupler.running):
+                def run_done():
                     m.d.sync += [in_run.eq(0), stop.eq(0), first.eq(Reg.COUPLER_STEP)]
                     answer(Op.RUN_DONE, 9, _REGISTERS)
+
+                if config.moments:
+                    # The moments take the samples; a full block, or the rest of one at
+                    # the end of the run, is answered once its last products are written.
+                    full = block_fill == block_size
+                    take = coupler.samples.valid & moments_mode & ~full
+                    m.d.comb += [moments.samples.valid.eq(take),
+                                 moments.fresh.eq(block_fill == 0)]
+                    with m.If(take):
+                        m.d.comb += coupler.samples.ready.eq(moments.samples.ready)
+                    with m.If(take & moments.samples.ready):
+                        m.d.sync += [block_fill.eq(block_fill + 1),
+                                     samples_sent.eq(samples_sent + 1)]
+                    ended = ~coupler.running & ~coupler.samples.valid
+                    with m.If(moments_mode):
+                        with m.If(moments.busy | take):
+                            pass
+                        with m.Elif(full | (ended & (block_fill != 0))):
+                            answer(Op.MOMENTS, moments_payload_bytes(cells), _MOMENTS,
+                                   then_value=_THEN_RUN)
+                        with m.Elif(ended):
+                            run_done()
+
+                def stream():
+                    with m.If(coupler.samples.valid):
+                        answer(Op.SAMPLE, sample_payload_bytes(cells), _SAMPLE,
+                               then_value=_THEN_RUN)
+                    with m.Elif(~coupler.running):
+                        run_done()
+
+                if config.moments:
+                    with m.If(~moments_mode):
+                        stream()
+                else:
+                    stream()
 
         buffer_in_use = Cat(fsm.ongoing(state) for state in (
             "FETCH", "CHECK", "DISPATCH", "WEIGHTS_ADDRESS", "WEIGHTS", "MATVEC_PRIME", "MATVEC_FILL",

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from tritherm.formats import COUPLER_FORMAT, SHAPER_SAMPLES
 
 from .config import SocConfig
-from .protocol import MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, REGISTER_COUNT, Flag, Reg
+from .protocol import MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, REGISTER_COUNT, Feature, Flag, Reg
 
 __all__ = ["RegisterFile", "identity_values", "COUNTER_BITS", "REGISTER_INDEX_BITS",
            "RUN_SAMPLES"]
@@ -39,7 +39,8 @@ def identity_values(config: SocConfig) -> dict[Reg, int]:
         Reg.COUPLER_FORMAT: (fmt.state.width | fmt.state.frac << 8 | fmt.coef.frac << 16
                              | fmt.mult.frac << 24),
         Reg.MAX_PAYLOAD: MAX_PAYLOAD,
-        Reg.COUPLER_FEATURES: int(config.quartic),
+        Reg.COUPLER_FEATURES: (Feature.QUARTIC * config.quartic
+                                | Feature.MOMENTS * config.moments),
     }
 
 

@@ -78,3 +78,13 @@ def test_parameters_are_checked():
         Soc(None)
     with pytest.raises(ValueError, match="baud"):
         Soc(SocConfig(array=TernaryArrayShape(4, 5, 60), clock_hz=12e6, baud=10_000_000))
+
+
+def test_coupler_moments():
+    """Block moments, both modes, saturating, a stopped run with frames dropped during it."""
+    play(sv.moments_script(CONFIG, SEED), stall=0.2)
+
+
+def test_corrupted_frames_between_commands():
+    """Corrupted commands (moments runs among them), each followed by the intact one."""
+    play(sv.corruption_script(CONFIG, SEED, 9))

@@ -448,6 +448,30 @@ __all__ += [
 ]
 
 
+# --- Block moments of coupler samples (tritherm.hdl.thermo.CouplerMoments) ------------------
+
+#: Most samples one block of moments may hold (the protocol's block size is a u16).
+MOMENTS_MAX_BLOCK = 2 ** 16 - 1
+
+
+def moment_terms(cells: int) -> int:
+    """Accumulators of one block: sum x_i (cells), sum x_i x_j for i <= j (row by row,
+    cells (cells + 1) / 2), sum p_i^2 (cells), in that order."""
+    return cells + cells * (cells + 1) // 2 + cells
+
+
+def moments_acc_width(max_block: int = MOMENTS_MAX_BLOCK,
+                      fmt: CouplerFormat = COUPLER_FORMAT) -> int:
+    """Signed bits that hold any block sum of up to `max_block` samples exactly: a product
+    of two state words lies in [-2**30 + 2**15, 2**30] (16-bit state), so ``|sum| <=
+    max_block * 2**30`` (47 bits for a u16 block size)."""
+    largest = max_block << (2 * (fmt.state.width - 1))
+    return largest.bit_length() + 1
+
+
+__all__ += ["MOMENTS_MAX_BLOCK", "moment_terms", "moments_acc_width"]
+
+
 # --- The SoC's serial protocol (tritherm.firmware.protocol, tritherm.hdl.io) ---------------
 
 #: CRC-16/CCITT-FALSE: polynomial x^16 + x^12 + x^5 + 1, initial value 0xFFFF, bits not

@@ -19,3 +19,8 @@ from .langevin import *  # noqa: F401,F403,E402
 from .langevin import __all__ as _langevin_all  # noqa: E402
 
 __all__ += list(_coupler_all) + list(_langevin_all)
+
+from .moments import *  # noqa: F401,F403,E402
+from .moments import __all__ as _moments_all  # noqa: E402
+
+__all__ += list(_moments_all)

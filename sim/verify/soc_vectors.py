@@ -26,20 +26,22 @@ from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, IDENTITY_WORDS,
                                         SYNC, WRITABLE_REGISTERS, Flag, FrameParser, Op,
                                         Reg, Status, crc16, encode_frame, max_coupler_writes,
                                         max_weight_bytes, pack_coupler_writes,
-                                        pack_load_weights, pack_matvec, pack_noise,
-                                        pack_read_regs, pack_run, pack_write_reg, response,
+                                        pack_load_weights, pack_matvec,
+                                        pack_moments_run, pack_noise, pack_read_regs,
+                                        pack_run, pack_write_reg, response,
                                         sample_flag_bytes)
 from tritherm.formats import (COUPLER_FORMAT, COUPLER_REG_FLAGS, COUPLER_REGION_SCALAR,
                               SHAPER_SAMPLES, TRITS_PER_BYTE, coupler_address)
 
 from .coupler_vectors import random_program
-from ..golden import CouplerModel, array_weight_image, decode_base3_byte, noise_steps
+from ..golden import (CouplerModel, array_weight_image, block_moments, decode_base3_byte,
+                      noise_steps)
 from .ternary_vectors import extreme_jobs, random_jobs
 
 __all__ = ["SOC_TEST_CONFIG", "SocModel", "Send", "Pause", "Run", "SocLink", "play",
            "frame", "identify_script", "registers_script", "matvec_script",
            "coupler_script", "noise_script", "error_script", "stop_script",
-           "corruption_script"]
+           "corruption_script", "moments_script"]
 
 #: The SoC the tests elaborate: the simulation SoC at 3 Mbaud from 24 MHz (divisor 8),
 #: so a frame times out after 5,120 cycles.
@@ -172,7 +174,7 @@ class SocModel:
                                                       fmt.coef.frac, fmt.mult.frac]),
                                                "little"),
             Reg.MAX_PAYLOAD: MAX_PAYLOAD,
-            Reg.COUPLER_FEATURES: int(config.quartic),
+            Reg.COUPLER_FEATURES: int(config.quartic) | 2 * int(config.moments),
         }
         saturated = sum(int(f) << i for i, f in enumerate(self.coupler.flags))
         live = {
@@ -273,6 +275,14 @@ class SocModel:
             (steps,) = struct.unpack("<I", payload)
             samples, done = self.run_frames(steps)
             return ok() + samples + [done]
+        if op == Op.COUPLER_MOMENTS and config.moments:
+            if n != 6:
+                return refuse(Status.BAD_LENGTH)
+            steps, block = struct.unpack("<IH", payload)
+            if block == 0:
+                return refuse(Status.BAD_ARGUMENT)
+            blocks, done = self.run_frames(steps, block)
+            return ok() + blocks + [done]
         if op == Op.COUPLER_STOP:
             return ok() if n == 0 else refuse(Status.BAD_LENGTH)
         if op == Op.NOISE:
@@ -287,11 +297,21 @@ class SocModel:
             return ok(struct.pack(f"<{values.size}h", *values.reshape(-1)))
         return refuse(Status.UNKNOWN_OPCODE)
 
-    def run_frames(self, steps: int) -> tuple[list[bytes], bytes]:
-        """Run the coupler `steps` steps: its SAMPLE frames and the RUN_DONE frame."""
+    def run_frames(self, steps: int, block: int | None = None) -> tuple[list[bytes], bytes]:
+        """Run the coupler `steps` steps: its SAMPLE frames (or with `block`, its MOMENTS
+        frames, `block_moments`) and the RUN_DONE frame."""
         samples = self.coupler.run(steps)
         frames = []
-        for k in range(len(samples)):
+        flag_bytes = sample_flag_bytes(self.config.cells)
+        if block is not None:
+            moments = block_moments(samples.x, samples.p, block)
+            for k, (count, sums) in enumerate(zip(moments.counts, moments.sums)):
+                last = samples.flags[min(len(samples), (k + 1) * block) - 1]
+                flags = sum(int(f) << i for i, f in enumerate(last))
+                frames.append(frame(Op.MOMENTS, bytes([Status.OK]) + struct.pack(
+                    "<H", int(count)) + flags.to_bytes(flag_bytes, "little")
+                    + struct.pack(f"<{len(sums)}q", *(int(v) for v in sums))))
+        for k in range(len(samples) if block is None else 0):
             flags = sum(int(f) << i for i, f in enumerate(samples.flags[k]))
             values = [int(v) for v in samples.x[k]] + [int(v) for v in samples.p[k]]
             frames.append(frame(Op.SAMPLE, bytes([Status.OK]) + struct.pack(
@@ -324,14 +344,16 @@ class Pause:
 
 @dataclass
 class Run:
-    """COUPLER_RUN of `steps`; after `after` samples, send `during` (frames the device
-    must drop and count) and, if `stop`, a COUPLER_STOP."""
+    """COUPLER_RUN of `steps` (COUPLER_MOMENTS in blocks of `block` samples when given);
+    after `after` frames, send `during` (frames the device must drop and count) and, if
+    `stop`, a COUPLER_STOP."""
 
     steps: int
     after: int = 0
     during: list = field(default_factory=list)
     stop: bool = False
     note: str = ""
+    block: int | None = None
 
 
 def _regs(first: int, count: int) -> Send:
@@ -453,6 +475,36 @@ def coupler_script(config: SocConfig, seed: int, steps: int = 12) -> list:
     return script
 
 
+def moments_script(config: SocConfig, seed: int, steps: int = 23) -> list:
+    """Block moments on chip (COUPLER_MOMENTS): an overdamped program whose x saturates,
+    in blocks of 5 (the last one short) and of 1; a sample stream between moments runs;
+    an underdamped program (quartic where the coupler has it, THIN = 2) whose p saturates,
+    in one block of 65535 and in blocks of 3 stopped part way, with frames (a corrupted
+    one among them) dropped while it runs; refused lengths and a block of 0."""
+    rng = np.random.default_rng([seed, 10])
+    cells = config.cells
+    first = random_program(rng, cells, "overdamped", False, saturate=True)
+    second = random_program(rng, cells, "underdamped", config.quartic, saturate=True, thin=2)
+    bad = bytearray(frame(Op.READ_REGS, pack_read_regs(0, 2)))
+    bad[5] ^= 0x10
+    during = [frame(Op.IDENTIFY), bytes(bad), b"\x00\x11",
+              frame(Op.COUPLER_MOMENTS, pack_moments_run(5, 1))]
+    return configure(first.writes()) + [
+        Run(steps, block=5, note="overdamped, saturating, blocks of 5"),
+        Run(4, block=1, note="blocks of 1"),
+        Run(3, note="samples between moments runs"),
+        _regs(Reg.FLAGS, 3),
+        *configure(second.writes()),
+        Run(steps, block=0xFFFF, note="underdamped, thin 2, one block"),
+        Run(1_000_000, block=3, after=2, during=during, stop=True,
+            note="blocks of 3, stopped"),
+        _regs(Reg.BAD_CRC_COUNT, 5),
+        Run(0, block=2, note="no steps"),
+        Send(frame(Op.COUPLER_MOMENTS, pack_run(5)), "COUPLER_MOMENTS without a block"),
+        Send(frame(Op.COUPLER_MOMENTS, pack_run(5) + bytes(2)), "COUPLER_MOMENTS block 0"),
+    ]
+
+
 def noise_script(config: SocConfig, seed: int) -> list:
     """Raw noise after a program (and its seed) is loaded, a run that continues the
     noise streams, noise again; the step register; refused beat counts."""
@@ -517,6 +569,9 @@ _CHEAP_COMMANDS = (
         rng.integers(-128, 128, size=int(rng.integers(1, config.array.capacity + 1))))),
     lambda rng, config: frame(Op.NOISE, pack_noise(int(rng.integers(1, 4)))),
     lambda rng, config: frame(Op.WRITE_REG, pack_write_reg(Reg.DROPPED_COUNT, 0)),
+    lambda rng, config: (frame(Op.COUPLER_MOMENTS, pack_moments_run(
+        int(rng.integers(1, 9)), int(rng.integers(1, 4)))) if config.moments
+        else frame(Op.IDENTIFY)),
 )
 
 
@@ -602,15 +657,19 @@ async def _frame(link: SocLink, max_cycles: int, note: str) -> bytes:
 
 
 async def _run(link: SocLink, model: SocModel, run: Run, step_cycles: int) -> int:
-    note = f"COUPLER_RUN {run.steps}" + (f" ({run.note})" if run.note else "")
-    command = frame(Op.COUPLER_RUN, pack_run(run.steps))
+    op = Op.COUPLER_RUN if run.block is None else Op.COUPLER_MOMENTS
+    note = f"{op.name} {run.steps}" + (f" ({run.note})" if run.note else "")
+    command = frame(op, pack_run(run.steps) if run.block is None
+                    else pack_moments_run(run.steps, run.block))
     await link.send(command)
-    ok = _answer(Op.COUPLER_RUN, Status.OK)
+    ok = _answer(op, Status.OK)
     _check(await link.receive(len(ok), len(ok) * link.byte_cycles + _SLACK), ok, note)
     model.in_run, model.stop_requested = True, False
     start = model.coupler.step
     received = []
-    wait = step_cycles * max(1, model.coupler.thin) + 64 * link.byte_cycles + _SLACK
+    per_frame = 1 if run.block is None else run.block
+    wait = (step_cycles * max(1, model.coupler.thin) * per_frame
+            + (64 + 8 * model.config.cells ** 2) * link.byte_cycles + _SLACK)
     while True:
         if run.after == len(received) and (run.during or run.stop):
             for data in run.during:
@@ -633,7 +692,7 @@ async def _run(link: SocLink, model: SocModel, run: Run, step_cycles: int) -> in
             raise AssertionError(f"{note}: the run did not stop ({steps} steps)")
     elif steps != run.steps:
         raise AssertionError(f"{note}: ran {steps} steps")
-    samples, done = model.run_frames(steps)
+    samples, done = model.run_frames(steps, run.block)
     for number, (g, w) in enumerate(zip(received, samples)):
         _check(g, w, f"{note}, sample {number}")
     _check(got, done, f"{note}, RUN_DONE after {len(received)} samples")
