@@ -99,3 +99,40 @@ def test_build_gives_the_resource_and_timing_table(tmp_path, capsys):
     assert document["timing_met"] is True
     assert document["target_mhz"] == BOARDS["icebreaker"].design_hz / 1e6
     assert 0 < document["logic"]["used"] < document["logic"]["available"] == 5280
+
+
+GENERATE_FIGURES = {"digit", "count", "recognised", "recognised_ternary", "nn", "nn_min",
+                    "test_nn", "diversity", "data_diversity", "heat", "seconds_per_image"}
+
+
+def test_apps_generate_sample_gives_the_figures_of_every_digit(tmp_path, capsys):
+    print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
+    document = run_json(["apps", "generate", "sample", "--backend", "float", "--digit", "3",
+                         "--count", "3", "--seed", str(SEED % 1000 + 1), "--out",
+                         str(tmp_path / "g.png"), "--save", str(tmp_path / "s.npz"), "--json"],
+                        capsys)
+    assert set(document) == {"backend", "seed", "count", "digits_asked", "model", "cells",
+                             "digits", "overall", "classifier_accuracy", "grid", "save",
+                             "agreement", "words", "mismatched"}
+    assert document["digits_asked"] == [3] and document["model"] == "shipped"
+    assert [set(row) for row in document["digits"]] == [GENERATE_FIGURES]
+    assert set(document["overall"]) == GENERATE_FIGURES and document["overall"]["digit"] is None
+    assert document["overall"]["count"] == 3 and document["agreement"] is None
+    with np.load(tmp_path / "s.npz") as data:
+        assert data["images"].shape == (3, 64) and data["digits"].tolist() == [3, 3, 3]
+
+
+def test_bench_generate_gives_its_three_tables(capsys):
+    document = run_json(["bench", "generate", "--backends", "float", "--hidden", "8",
+                         "--count", "2", "--json"], capsys)
+    assert document["core"] == "generate" and document["count"] == 2
+    quality = {row["generator"]: row for row in document["quality"]}
+    assert len(quality) == 5 and all(
+        set(row) == {"generator", "images", "recognised", "recognised_ternary", "nn", "nn_min",
+                     "test_nn", "diversity", "data_diversity", "heat", "seconds_per_image",
+                     "note"} for row in quality.values())
+    assert quality["test split (data)"]["images"] == 360
+    assert [row["backend"] for row in document["timing"]][0] == "float"
+    assert len(document["timing"]) == 2                      # float and the SoC's clock
+    assert [row["hidden"] for row in document["hidden"]] == [8]
+    assert document["hidden"][0]["cells"] == 72
