@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tritherm.boards.catalog import FAMILY_DEVICES
 from tritherm.boards.report import parse_nextpnr_log
 from tritherm.boards.synth import (
     DEVICE_CAPACITY,
+    PRE_SYNTH,
     BuildError,
     Harness,
     _count,
@@ -22,6 +24,7 @@ from tritherm.boards.synth import (
     resource_estimate,
     run_nextpnr,
     run_yosys,
+    synth_command,
 )
 
 __all__ = ["TARGET_MHZ", "PlacedResources", "flip_flops", "resource_cells", "place_row",
@@ -121,12 +124,23 @@ def _tool_versions(family: str) -> str:
     return ", ".join(out)
 
 
-def placement_key(rtlil_text: str, family: str, dsp: bool = True) -> str:
-    """The cache key of a placed design: its RTLIL, the part, the clock, the synthesis
-    options and the tool versions."""
+#: RTLIL's source-location attributes: left out of the key, so that an edit elsewhere in a
+#: source file (which moves line numbers) does not make a placed design look new.
+_SRC_ATTRIBUTES = re.compile(r"^[ \t]*attribute \\src .*\n", re.MULTILINE)
+
+
+def placement_key(rtlil_text: str, family: str, dsp: bool = True,
+                  legacy: bool = False) -> str:
+    """The cache key of a placed design: its RTLIL without source locations, the part, the
+    clock, the synthesis script and the tool versions. With `legacy`, the key of older
+    entries (the RTLIL as it is, no script)."""
     device, package = FAMILY_DEVICES[family]
     head = f"{device} {package} {TARGET_MHZ[family]} dsp={dsp} {_tool_versions(family)}\n"
-    return hashlib.sha256((head + rtlil_text).encode()).hexdigest()[:20]
+    if legacy:
+        return hashlib.sha256((head + rtlil_text).encode()).hexdigest()[:20]
+    head += f"{PRE_SYNTH}; {synth_command(family, dsp)}\n"
+    text = _SRC_ATTRIBUTES.sub("", rtlil_text)
+    return hashlib.sha256((head + text).encode()).hexdigest()[:20]
 
 
 def _cache_file(key: str) -> Path:
@@ -142,13 +156,15 @@ def place_cached(row, build, workdir: Path, dsp: bool = True, cache: bool = True
     """`place_row` of ``build()`` (a new core each call), through the placement cache."""
     key = None
     if cache:
-        key = placement_key(rtlil.convert(Harness(build()), name="top"), row.family, dsp)
-        stored = _cache_file(key)
-        if stored.exists():
-            for name, value in json.loads(stored.read_text()).items():
-                setattr(row, name, value)
-            out(f"  (cached: {stored})")
-            return row
+        text = rtlil.convert(Harness(build()), name="top")
+        key = placement_key(text, row.family, dsp)
+        for stored in (_cache_file(key),
+                       _cache_file(placement_key(text, row.family, dsp, legacy=True))):
+            if stored.exists():
+                for name, value in json.loads(stored.read_text()).items():
+                    setattr(row, name, value)
+                out(f"  (cached: {stored})")
+                return row
     place_row(row, build(), workdir, dsp=dsp)
     if key is not None:
         stored = _cache_file(key)
