@@ -22,11 +22,14 @@ from tritherm import toolchain
 from tritherm.formats import TERNARY_VARIANTS, TernaryArrayShape
 
 from .placement import PlacedResources, place_cached, resource_cells
+from .ternary_measured import ROWS as MEASURED_ROWS
 
 __all__ = ["DEFAULT_ROWS", "DEFAULT_SIZES", "DSP_LIMIT_SIZES", "QUICK_SIZES", "ROWS_PER_ARRAY",
            "RAM_OUTPUT_REGISTER", "LANE_VARIANTS",
            "VARIANTS", "INT8_VARIANTS", "BenchRow", "HEADER", "bench_one", "bench_table",
-           "bench_ternary", "bench_point"]
+           "bench_ternary", "bench_point", "one_size_command", "measured_row",
+           "BITNET_2B4T", "WEIGHT_BITS", "WEIGHT_FEEDS", "WeightFeed", "LayerRow", "layer_macs",
+           "layer_rows", "layer_table", "LAYER_HEADER", "bench_layer"]
 
 #: The int8 designs of the same throughput: multipliers in DSP blocks, and in logic.
 INT8_VARIANTS = ("int8-dsp", "int8-logic")
@@ -35,28 +38,25 @@ INT8_VARIANTS = ("int8-dsp", "int8-logic")
 LANE_VARIANTS = tuple(LANE_STUDIES)
 #: Every design the benchmark can place (``--variant``).
 VARIANTS = TERNARY_VARIANTS + INT8_VARIANTS + LANE_VARIANTS
-#: The first table's sizes (lanes, inputs) per family: the "tree" array and the int8
-#: designs side by side, inputs multiples of 5 so no weight bit is wasted.
+#: The quick table's sizes (lanes, inputs) per family: every ternary and int8 design.
 DEFAULT_SIZES = {
     "ice40": ((4, 5), (6, 10), (8, 10)),
     "ecp5": ((8, 10), (16, 20), (32, 20)),
 }
-#: The rows of the default table, per family: (variant, lanes, inputs). The first sizes
-#: in every variant, for comparison, then each dense variant at its largest measured size.
-DEFAULT_ROWS = {
-    family: [(variant, lanes, inputs) for lanes, inputs in sizes
-             for variant in ("tree", "int8-dsp", "int8-logic")]
-    + [(variant, lanes, inputs) for lanes, inputs in sizes[-1:]
-       for variant in ("dense", "dense-2bit", "dense-base3")]
-    for family, sizes in DEFAULT_SIZES.items()
-}
-DEFAULT_ROWS["ice40"] += [("dense", 12, 15), ("dense-2bit", 12, 16), ("dense-base3", 12, 10)]
-DEFAULT_ROWS["ecp5"] += [("dense", 64, 30), ("dense-2bit", 64, 32), ("dense-base3", 64, 20)]
 #: The lane studies, one lane of 16 inputs (15 for the lookup: three whole tables).
 LANE_ROWS = [("lane-adder-tree", 1, 16), ("lane-compressor", 1, 16), ("lane-bit-serial", 1, 16),
              ("lane-lookup", 1, 15)]
-for _rows in DEFAULT_ROWS.values():
-    _rows += LANE_ROWS
+#: The rows of the full table, per family: (variant, lanes, inputs). The old "tree" array
+#: at its largest size, the dense variants at the largest size that fits and at the target
+#: (256 MAC/cycle on the iCE40UP5K, 2,048 on the ECP5-85F) in several shapes, the int8
+#: designs, the lane studies. `ternary_measured` holds their placed figures.
+DEFAULT_ROWS = {
+    "ice40": [("tree", 8, 10), ("dense-2bit", 14, 16), ("dense", 14, 15),
+              ("dense-2bit", 15, 16), ("dense-2bit", 16, 16), ("dense", 16, 16),
+              ("dense-2bit", 32, 8), ("dense-2bit", 8, 32), ("dense-base3", 16, 15),
+              ("int8-dsp", 8, 10), ("int8-logic", 8, 10), ("int8-dsp", 2, 4), *LANE_ROWS],
+    "ecp5": [("tree", 32, 20), ("dense", 64, 32)],
+}
 #: The largest int8 array whose multipliers all fit the part's DSP blocks.
 DSP_LIMIT_SIZES = {"ice40": (2, 4), "ecp5": (12, 13)}
 #: The smallest size of each family, for a quick look.
@@ -161,14 +161,39 @@ def bench_table(rows: list[BenchRow]) -> str:
     return format_table(HEADER, [row.cells() for row in rows])
 
 
-def _run(plan, out, build_dir) -> list[BenchRow]:
-    toolchain.setup()
-    rows = []
+def one_size_command(family: str, variant: str, lanes: int, inputs: int) -> str:
+    """The command that places one row (and so re-measures it)."""
+    return (f"tritherm bench ternary --family {family} --lanes {lanes} --inputs {inputs} "
+            f"--variant {variant}")
+
+
+def measured_row(family: str, variant: str, lanes: int, inputs: int) -> BenchRow | None:
+    """The row as measured (`ternary_measured`), or None if it has not been."""
+    for record in MEASURED_ROWS:
+        if (record["family"], record["variant"], record["lanes"], record["inputs"]) == \
+                (family, variant, lanes, inputs):
+            row = BenchRow(family, variant, lanes, inputs)
+            for name, value in record.items():
+                setattr(row, name, value)
+            row.fits = row.fmax_mhz is not None
+            return row
+    return None
+
+
+def _run(plan, out, build_dir, measured=False) -> list[BenchRow]:
     for family, variant, lanes, inputs in plan:
         _check(family, variant, lanes)
+    rows = []
     for family, variant, lanes, inputs in plan:
         out(f"{FAMILY_DEVICES[family][0]}: {_DESIGN_NAMES[variant]} {lanes}x{inputs}...")
-        rows.append(bench_one(family, variant, lanes, inputs, Path(build_dir), out=out))
+        row = measured_row(family, variant, lanes, inputs) if measured else None
+        if row is None:
+            toolchain.setup()
+            row = bench_one(family, variant, lanes, inputs, Path(build_dir), out=out)
+        else:
+            out(f"  (as measured; `{one_size_command(family, variant, lanes, inputs)}` "
+                f"places it again)")
+        rows.append(row)
         out("  " + " ".join(c for c in rows[-1].cells()[4:] if c != "-"))
     out(bench_table(rows))
     return rows
@@ -176,14 +201,15 @@ def _run(plan, out, build_dir) -> list[BenchRow]:
 
 def bench_ternary(sizes: dict | None = None, families=("ice40", "ecp5"), variants=None,
                   out=print, build_dir: str | Path = "build/bench") -> list[BenchRow]:
-    """Place and route the ternary array's variants and their int8 counterparts; print a
+    """The ternary array's variants and their int8 counterparts, placed and routed; print a
     table.
 
     Parameters
     ----------
     sizes : dict of family to sequence of (lanes, inputs), optional
-        Every variant at these sizes; by default the rows of `DEFAULT_ROWS` (and, for the
-        int8 DSP design, the largest size whose multipliers fit the part's DSPs).
+        Place every variant at these sizes. By default, the rows of `DEFAULT_ROWS`, each as
+        measured (`ternary_measured`, re-measured by `one_size_command`), placed only if
+        it has not been.
     families : sequence of str
         ``"ice40"`` (iCE40UP5K) and/or ``"ecp5"`` (LFE5U-85F).
     variants : sequence of str, optional
@@ -201,14 +227,12 @@ def bench_ternary(sizes: dict | None = None, families=("ice40", "ecp5"), variant
     for family in families:
         if sizes is None:
             rows = list(DEFAULT_ROWS[family])
-            if variants is None or "int8-dsp" in variants:
-                rows.append(("int8-dsp", *DSP_LIMIT_SIZES[family]))
         else:
             rows = [(variant, lanes, inputs) for lanes, inputs in sizes[family]
                     for variant in TERNARY_VARIANTS + INT8_VARIANTS]
         plan += [(family, v, lanes, inputs) for v, lanes, inputs in rows
                  if variants is None or v in variants]
-    return _run(plan, out, build_dir)
+    return _run(plan, out, build_dir, measured=sizes is None)
 
 
 def bench_point(lanes: int, inputs: int, families=("ice40", "ecp5"), variants=("dense",),
@@ -219,3 +243,134 @@ def bench_point(lanes: int, inputs: int, families=("ice40", "ecp5"), variants=("
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return _run([(family, variant, lanes, inputs) for family in families
                  for variant in variants], out, build_dir)
+
+
+# A real layer, on paper: one BitNet b1.58 2B4T layer at the measured rates.
+
+#: BitNet b1.58 2B4T: hidden size, FFN size, key/value width (5 heads of 128), layers.
+BITNET_2B4T = {"hidden": 2560, "ffn": 6912, "kv": 640, "layers": 30}
+#: Bits a weight takes in memory: base-3 (five weights a byte) and I2_S (two bits).
+WEIGHT_BITS = {"base-3": 8 / 5, "I2_S": 2.0}
+
+
+@dataclass(frozen=True)
+class WeightFeed:
+    """What could feed weights to a part: bytes a second (or a cycle of the array's clock)
+    and how many bytes it holds."""
+
+    name: str
+    capacity: int
+    bytes_per_s: float = 0.0
+    bytes_per_cycle: float = 0.0
+
+    def rate(self, fmax_mhz: float) -> float:
+        """Bytes a second at the array's clock."""
+        return self.bytes_per_s + self.bytes_per_cycle * fmax_mhz * 1e6
+
+
+#: The UP5K's four SPRAMs (16 bits a cycle each, 32 KiB each); the ULX3S's 32 MB SDRAM
+#: (16-bit SDR at about 100 MHz: 200 MB/s peak).
+WEIGHT_FEEDS = {
+    "ice40": WeightFeed("UP5K SPRAM, 4 x 16 bits a cycle", 4 * 32 * 1024, bytes_per_cycle=8),
+    "ecp5": WeightFeed("ULX3S SDRAM, 16-bit SDR ~100 MHz", 32 * 1024 ** 2, bytes_per_s=200e6),
+}
+
+
+def layer_macs(hidden: int = 2560, ffn: int = 6912, kv: int = 640) -> int:
+    """Ternary MACs of one BitNet layer for one token: q and o (hidden x hidden), k and v
+    (hidden x kv), gate and up (hidden x ffn), down (ffn x hidden)."""
+    return hidden * (2 * hidden + 2 * kv) + 3 * hidden * ffn
+
+
+LAYER_HEADER = ("part", "array", "MAC/cycle", "Fmax MHz", "GMAC/s", "ms/layer", "s/token",
+                "weights GB/s (1.6 b / 2 b)", "feed", "feed MB/s", "s/token fed (1.6 b / 2 b)",
+                "feed holds")
+
+
+@dataclass
+class LayerRow:
+    """One measured array on one BitNet 2B4T layer: compute time, the weight bandwidth
+    its rate needs, and the time when `feed` supplies the weights."""
+
+    bench: BenchRow
+    feed: WeightFeed
+    model: dict = field(default_factory=lambda: dict(BITNET_2B4T))
+
+    @property
+    def layer_macs(self) -> int:
+        return layer_macs(self.model["hidden"], self.model["ffn"], self.model["kv"])
+
+    @property
+    def token_macs(self) -> int:
+        return self.layer_macs * self.model["layers"]
+
+    @property
+    def rate(self) -> float:
+        """MAC a second at Fmax."""
+        return self.bench.mac_per_cycle * self.bench.fmax_mhz * 1e6
+
+    def weight_bytes_per_s(self, bits: float) -> float:
+        """Weight bytes a second the array's rate needs (every weight used once a token)."""
+        return self.rate * bits / 8
+
+    def fed_seconds_per_token(self, bits: float = WEIGHT_BITS["base-3"]) -> float:
+        """Seconds a token when `feed` streams the weights: the slower of the two."""
+        feed_macs = self.feed.rate(self.bench.fmax_mhz) * 8 / bits
+        return self.token_macs / min(self.rate, feed_macs)
+
+    def layers_held(self, bits: float = WEIGHT_BITS["base-3"]) -> float:
+        """How many layers' weights the feed holds."""
+        return self.feed.capacity / (self.layer_macs * bits / 8)
+
+    def figures(self) -> dict:
+        """The row's figures by name (the JSON of ``tritherm bench ternary --layer``)."""
+        b, bits = self.bench, WEIGHT_BITS
+        return {
+            "family": b.family, "variant": b.variant, "lanes": b.lanes, "inputs": b.inputs,
+            "mac_per_cycle": b.mac_per_cycle, "fmax_mhz": b.fmax_mhz, "gmacs": self.rate / 1e9,
+            "ms_per_layer": 1e3 * self.layer_macs / self.rate,
+            "s_per_token": self.token_macs / self.rate,
+            "weight_gbytes_per_s": {k: self.weight_bytes_per_s(v) / 1e9 for k, v in bits.items()},
+            "feed": self.feed.name, "feed_mbytes_per_s": self.feed.rate(b.fmax_mhz) / 1e6,
+            "fed_s_per_token": {k: self.fed_seconds_per_token(v) for k, v in bits.items()},
+            "feed_layers_held": self.layers_held(), "layers": self.model["layers"],
+        }
+
+    def cells(self) -> tuple[str, ...]:
+        """The row as table cells."""
+        f = self.figures()
+        return (FAMILY_DEVICES[f["family"]][0], f"{f['variant']} {f['lanes']}x{f['inputs']}",
+                f"{f['mac_per_cycle']:g}", f"{f['fmax_mhz']:.1f}", f"{f['gmacs']:.2f}",
+                f"{f['ms_per_layer']:.2f}", f"{f['s_per_token']:.3f}",
+                " / ".join(f"{v:.2f}" for v in f["weight_gbytes_per_s"].values()),
+                f["feed"], f"{f['feed_mbytes_per_s']:.0f}",
+                " / ".join(f"{v:.2f}" for v in f["fed_s_per_token"].values()),
+                f"{f['feed_layers_held']:.3g} of {f['layers']} layers")
+
+
+def layer_rows(rows: list[BenchRow]) -> list[LayerRow]:
+    """Per family, the fastest placed "tree" row and the fastest placed dense row of
+    `rows`, on a 2B4T layer with that family's `WEIGHT_FEEDS` entry."""
+    out = []
+    for family in FAMILY_DEVICES:
+        for kind in ("tree", "dense"):
+            placed = [r for r in rows if r.family == family and r.fits
+                      and r.variant.split("-")[0] == kind]
+            if placed:
+                best = max(placed, key=lambda r: r.gmacs)
+                out.append(LayerRow(best, WEIGHT_FEEDS[family]))
+    return out
+
+
+def layer_table(rows: list[LayerRow]) -> str:
+    """The layer rows as a printable table."""
+    return format_table(LAYER_HEADER, [row.cells() for row in rows])
+
+
+def bench_layer(families=("ice40", "ecp5"), out=print) -> list[LayerRow]:
+    """The 2B4T layer table (`layer_rows`) from the measured rows of `DEFAULT_ROWS`."""
+    rows = [measured_row(family, *spec) for family in families
+            for spec in DEFAULT_ROWS[family]]
+    layer = layer_rows([row for row in rows if row is not None])
+    out(layer_table(layer))
+    return layer

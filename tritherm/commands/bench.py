@@ -26,7 +26,8 @@ def run(args) -> int:
                             f"`tritherm bench generate` only")
     if args.core != "ternary":
         given = [option for option, value in (("--lanes", args.lanes), ("--inputs", args.inputs),
-                                              ("--variant", args.variant)) if value is not None]
+                                              ("--variant", args.variant),
+                                              ("--layer", args.layer or None)) if value is not None]
         if given:
             raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
                             f"`tritherm bench ternary` only")
@@ -67,6 +68,15 @@ def run(args) -> int:
         return _json_rows(args, bench_noise(families=families, quick=bool(args.quick), out=out))
     from tritherm.bench import QUICK_SIZES, bench_point, bench_ternary
     variants = tuple(dict.fromkeys(args.variant)) if args.variant else None
+    if args.layer:
+        if args.lanes is not None or args.inputs is not None or variants or args.quick:
+            raise UserError("--layer takes only --family and --json (it reads the measured "
+                            "rows; --lanes and --inputs place one size)")
+        from tritherm.bench import bench_layer
+        layer = bench_layer(families=families, out=out)
+        if args.json:
+            print_json({"core": "ternary-layer", "rows": [row.figures() for row in layer]})
+        return 0
     if (args.lanes is None) != (args.inputs is None):
         raise UserError("--lanes and --inputs go together: give both to place one size")
     if args.lanes is not None:
@@ -252,6 +262,9 @@ def register(sub) -> None:
                             "lane-compressor", "lane-bit-serial", "lane-lookup"],
                    help="ternary: only this design (repeatable; with --lanes the default is "
                         "dense)")
+    p.add_argument("--layer", action="store_true",
+                   help="ternary: one BitNet b1.58 2B4T layer at the measured rates (time, "
+                        "weight bandwidth, what could feed it)")
     p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
     p.add_argument("--no-accuracy", action="store_true",
                    help="coupler: skip the inverse accuracy runs (about 3 minutes)")
