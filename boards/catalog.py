@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from tritherm.firmware.config import SocConfig
 from tritherm.formats import TernaryArrayShape
 
-__all__ = ["Led", "SerialPins", "Programmer", "Board", "BOARDS", "get_board", "boards_table", "FAMILY_DEVICES"]
+__all__ = ["Led", "SerialPins", "Programmer", "Board", "BOARDS", "get_board", "boards_table", "FAMILY_DEVICES",
+           "GENERATOR_SOCS"]
 
 #: Cell-type capacity of the two FPGA parts the benchmarks target (nextpnr's names).
 FAMILY_DEVICES = {
@@ -311,6 +312,17 @@ BOARDS: dict[str, Board] = {board.name: board for board in (
     _orangecrab("25F", _MEDIUM),
     _orangecrab("85F", _LARGE),
 )}
+
+
+#: SoCs sized for the digit generator (`tritherm.apps.generate.hardware`, issue 12): the
+#: board's own SoC with a coupler of the model's 192 cells (64 visible + 128 hidden) on 16
+#: A x multipliers, quartic pre-pass on. The boards' default SoCs keep the SPU's 8 cells;
+#: build this one with ``tritherm build --board ulx3s-85f --cells 192 --multipliers 16``
+#: (docs/generate.md has its resources and Fmax).
+GENERATOR_SOCS: dict[str, SocConfig] = {
+    "ulx3s-85f": BOARDS["ulx3s-85f"].soc.with_(cells=192, multipliers=16, quartic=True,
+                                               moments=False),   # 192 cells: too many sums
+}
 
 
 def get_board(name: str) -> Board:
