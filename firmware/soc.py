@@ -24,7 +24,8 @@ What the executor does with a frame:
   addresses, registers, noise beats) with BAD_ARGUMENT; a write to a register that is not
   writable with READ_ONLY (BAD_ARGUMENT if there is no such register);
 - lengths: IDENTIFY 0, READ_REGS 2, WRITE_REG 5, LOAD_WEIGHTS >= 2, MATVEC exactly 2 + K,
-  COUPLER_WRITE a multiple of 6, COUPLER_RUN 4, COUPLER_STOP 0, NOISE 2;
+  COUPLER_WRITE a multiple of 6, COUPLER_RUN 4, COUPLER_MOMENTS 6 (block >= 1, on a
+  SoC built with moments; UNKNOWN_OPCODE otherwise), COUPLER_STOP 0, NOISE 2;
 - READ_REGS needs ``count >= 1`` and ``first + count <= REGISTER_COUNT`` (registers 14, 15
   read 0); MATVEC ``1 <= K <= capacity``; LOAD_WEIGHTS ``start + bytes <= rows *
   row_bytes``; NOISE ``1 <= beats`` and an answer of at most 65535 bytes;
@@ -33,6 +34,11 @@ What the executor does with a frame:
   streams, a good COUPLER_STOP of length 0 makes the coupler stop at the end of its step;
   every other frame, good or not, is dropped and counted in DROPPED_COUNT (and in its
   error counter if the receiver refused it). COUPLER_STOP outside a run is answered OK.
+- COUPLER_MOMENTS runs the same way, but `CouplerMoments` takes the samples (reading
+  them through the coupler's read port) and the executor sends a MOMENTS frame (the
+  block's sample count, the last sample's flags, then the sums read from the
+  accumulators a word at a time) whenever a block is full, and the short last one at the
+  end, before RUN_DONE.
 
 Bytes arrive while an answer is being sent; a frame's payload bytes wait only while the
 executor reads the buffer (a few cycles a byte), and a complete frame waits for the
@@ -555,6 +561,8 @@ class SocCore(wiring.Component):
             with m.State("RUN"):
                 def run_done():
                     m.d.sync += [in_run.eq(0), stop.eq(0), first.eq(Reg.COUPLER_STEP)]
+                    if config.moments:
+                        m.d.sync += moments_mode.eq(0)   # the read port is the answers' again
                     answer(Op.RUN_DONE, 9, _REGISTERS)
 
                 if config.moments:

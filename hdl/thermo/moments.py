@@ -123,6 +123,7 @@ class CouplerMoments(wiring.Component):
                 m.d.comb += [issue.eq(1), kind.eq(_SQUARE), addr.eq(n + n * (n + 1) // 2 + i)]
                 m.d.sync += i.eq(i + 1)
                 with m.If(i == n - 1):
+                    m.d.sync += i.eq(0)
                     m.next = "TAKE"
             with m.State("TAKE"):
                 # The last read has been answered: the coupler may move on.
@@ -137,7 +138,7 @@ class CouplerMoments(wiring.Component):
         word = self.read.data
         with m.If(v1 & (kind1 == _HEAD)):
             m.d.sync += row_x.eq(word.x)
-        a, b = Signal(state), Signal(state)
+        a, b = Signal(state, name="factor_a"), Signal(state, name="factor_b")
         v2, addr2, fresh2 = Signal(), Signal(range(terms)), Signal()
         m.d.sync += [
             a.eq(Mux(kind1 == _HEAD, word.x, Mux(kind1 == _PAIR, row_x, word.p))),

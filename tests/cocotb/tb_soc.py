@@ -104,6 +104,13 @@ async def soc_coupler_stop(dut):
 
 
 @soc_test
+async def soc_coupler_moments(dut):
+    """Block moments on chip, both modes, saturating, a stopped run with dropped frames."""
+    tb = TB(dut)
+    await tb.play(sv.moments_script(tb.config, tb.seed))
+
+
+@soc_test
 async def soc_bad_frames(dut):
     await TB(dut).play(sv.error_script())
 
