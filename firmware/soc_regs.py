@@ -172,7 +172,8 @@ class RegisterFile(wiring.Component):
             **counters,
         }
         if cells > 32:
-            live[Reg.SATURATED_HI] = self.saturated[32:]
+            # Cells 32..63 only: a wider slice would push every later register along.
+            live[Reg.SATURATED_HI] = self.saturated[32:64]
         values = {**identity_values(self.config), **live}
         # A shift, not a Switch: the Verilog is a continuous assignment, which Icarus
         # evaluates at time 0 (it does not run an `always @*` block until an input changes).
