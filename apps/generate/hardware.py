@@ -53,6 +53,8 @@ RTL_MULTIPLIERS = 16
 #: THIN of the rtl backend's runs: a sample every 4 steps (the cocotb driver's stall
 #: timeout is four steps), so the RTL is compared with golden 1,280 times a chain.
 RTL_THIN = 4
+#: Seconds the board backend waits for a sample from the simulated SoC.
+SIM_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,10 @@ def _open(model, port: str, board: str | None):
     from tritherm.firmware.protocol import sample_payload_bytes
     config = generator_config(model, board) if port == "sim" or board else None
     try:
-        device = open_device(port, config, what="the generator's SoC")
+        # A phase is 6.9 M cycles: a fraction of a second on a board, minutes in
+        # simulation, where the default wait for a sample (10 s) would give up.
+        device = open_device(port, config, what="the generator's SoC",
+                             timeout=SIM_TIMEOUT if port == "sim" else None)
     except DeviceError as error:
         raise UserError(str(error)) from None
     ident = device.identity
@@ -387,16 +392,21 @@ def link_bytes(model: GenerativeModel, cells: int | None = None) -> dict:
             "runs": 2 * per_run, "total": writes + 2 * per_run}
 
 
-def throughput(model: GenerativeModel | None = None, clock_hz: float = 30e6,
-               baud: int = 1_000_000, multipliers: int = RTL_MULTIPLIERS,
+def throughput(model: GenerativeModel | None = None, clock_hz: float | None = None,
+               baud: int | None = None, multipliers: int = RTL_MULTIPLIERS,
                cells: int | None = None) -> dict:
-    """Seconds per generated image on a SoC at `clock_hz` and `baud`: the coupler's cycles
+    """Seconds per generated image on a SoC at `clock_hz` and `baud` (default: the
+    ULX3S-85F generator SoC's, `GENERATOR_SOCS`): the coupler's cycles
     per step (`coupler_cycles_per_step` with the quartic pre-pass, or the noise source's
     pace if slower; the RTL's, `tests/test_generate_hardware.py` counts them) times the two
     phases' steps, plus the link's bytes per image (`link_bytes`, 10 bits a byte); the
     host waits for each, so the two add up."""
+    from tritherm.boards.catalog import GENERATOR_SOCS
     from tritherm.hdl.thermo import Coupler
     model = model or load_model()
+    soc = GENERATOR_SOCS["ulx3s-85f"]
+    clock_hz = soc.clock_hz if clock_hz is None else float(clock_hz)
+    baud = soc.baud if baud is None else int(baud)
     cells = model.cells if cells is None else cells
     core = Coupler(cells, multipliers, quartic=True)
     per_step = max(coupler_cycles_per_step(cells, multipliers, quartic=True),
@@ -414,15 +424,23 @@ def throughput(model: GenerativeModel | None = None, clock_hz: float = 30e6,
 
 # --- the demo -----------------------------------------------------------------------------
 
-def rtl_demo_row(model: GenerativeModel | None = None, seed: int = 0,
-                 simulator: str = "verilator", digits=range(10)
+def rtl_demo_row(model: GenerativeModel | None = None, seed: int = 0, digits=range(10),
+                 via: str = "soc", simulator: str = "verilator"
                  ) -> tuple[np.ndarray, Agreement, float]:
-    """One image of each of `digits` on the RTL (chain seed `seed`), every sample word
-    compared with golden: returns the images (len(digits), 64) in grey levels 0..16, the
-    agreement, and the seconds the simulation took."""
+    """One image of each of `digits` (chain seed `seed`) on RTL in Verilator, every sample
+    word compared with golden: ``via="soc"`` the SoC's Verilog through the serial protocol
+    (`generate_board` on ``port="sim"``, about 30 s an image), ``via="coupler"`` the
+    coupler's Verilog under cocotb on `simulator` (`generate_rtl`, minutes an image).
+    Returns the images (len(digits), 64) in grey levels 0..16, the agreement, and the
+    seconds taken."""
     model = model or load_model()
-    digits = list(digits)
-    runs = generate_rtl(model, digits, 1, seed, simulator)
+    digits = [check_digit(d) for d in digits]
+    if via == "soc":
+        runs = generate_board(model, digits, 1, seed, "sim")
+    elif via == "coupler":
+        runs = generate_rtl(model, digits, 1, seed, simulator)
+    else:
+        raise UserError(f"via must be 'soc' or 'coupler', got {via!r}")
     agreement = Agreement(0, 0)
     for d in digits:
         agreement = agreement + runs[d].agreement
