@@ -53,6 +53,8 @@ RTL_MULTIPLIERS = 16
 #: THIN of the rtl backend's runs: a sample every 4 steps (the cocotb driver's stall
 #: timeout is four steps), so the RTL is compared with golden 1,280 times a chain.
 RTL_THIN = 4
+#: The board a serial port is taken to hold when none is named (its generator SoC).
+DEFAULT_BOARD = "ulx3s-85f"
 #: Seconds the board backend waits for a sample from the simulated SoC.
 SIM_TIMEOUT = 1800.0
 
@@ -247,7 +249,9 @@ def board_writes(model: GenerativeModel, digit: int, seed: int, cells: int,
 def _open(model, port: str, board: str | None):
     from tritherm.firmware.device import DeviceError, open_device
     from tritherm.firmware.protocol import sample_payload_bytes
-    config = generator_config(model, board) if port == "sim" or board else None
+    if port != "sim" and board is None:
+        board = DEFAULT_BOARD
+    config = generator_config(model, board)
     try:
         # A phase is 6.9 M cycles: a fraction of a second on a board, minutes in
         # simulation, where the default wait for a sample (10 s) would give up.
@@ -277,8 +281,10 @@ def generate_board(model: GenerativeModel, digits, count: int, seed: int = 0,
                    port: str = "sim", board: str | None = None, device=None,
                    progress: Callable[[int, int], None] | None = None) -> dict[int, Checked]:
     """`count` images of each of `digits` on the SoC behind `port` (``"sim"``: the SoC
-    in Verilator, `generator_config`) or `device` (an open `Device`, kept open), every
-    sample word compared with golden; `progress(done, total)` counts chains."""
+    in Verilator, `generator_config`; a serial port: `board`'s generator SoC, default
+    `DEFAULT_BOARD`, checked against the device's identity) or `device` (an open
+    `Device`, kept open), every sample word compared with golden; `progress(done,
+    total)` counts chains."""
     from tritherm.firmware.device import DeviceError
     from tritherm.sim.verify.coupler_vectors import expected_words
     digits = [check_digit(d) for d in digits]
