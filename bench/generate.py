@@ -125,7 +125,8 @@ def quality_rows(model, count: int = DEFAULT_COUNT, seed: int = 1, out=print
 def timing_rows(model, backends, runs: dict, seed: int = 1, port: str = "sim",
                 out=print) -> list[TimingRow]:
     """Time per image on each of `backends` (the runs of `quality_rows` where there are
-    some; `SLOW_IMAGES` otherwise), and the SoC at its design clock from RTL cycles."""
+    some; `SLOW_IMAGES` otherwise), and each generator SoC (`GENERATOR_SOCS`) at its design
+    clock from RTL cycles."""
     from tritherm.apps.generate import hardware, sampling
     rows = []
     for backend in backends:
@@ -148,13 +149,16 @@ def timing_rows(model, backends, runs: dict, seed: int = 1, port: str = "sim",
         images = sum(len(g.images) for g in done.values())
         seconds = sum(g.seconds for g in done.values())
         rows.append(TimingRow(backend, images, seconds / images, agreement, note))
-    figures = hardware.throughput(model)
-    rows.append(TimingRow(
-        f"SoC at {figures['clock_hz'] / 1e6:g} MHz, {figures['baud'] / 1e6:g} Mbaud", 1,
-        figures["seconds_per_image"], None,
-        f"the coupler {figures['core_seconds']:.3f} s ({figures['cycles_per_step']:,} cycles a "
-        f"step on the RTL x {figures['steps_per_image']:,} steps) + the link "
-        f"{figures['link_seconds']:.2f} s ({figures['link_bytes_per_image']:,} bytes)"))
+    from tritherm.boards.catalog import GENERATOR_SOCS
+    for board, soc in GENERATOR_SOCS.items():
+        figures = hardware.throughput(model, clock_hz=soc.clock_hz, baud=soc.baud,
+                                      multipliers=soc.multipliers)
+        rows.append(TimingRow(
+            f"{board} generator SoC at {soc.clock_hz / 1e6:g} MHz, {soc.baud / 1e6:g} Mbaud",
+            1, figures["seconds_per_image"], None,
+            f"the coupler {figures['core_seconds']:.3f} s ({figures['cycles_per_step']:,} "
+            f"cycles a step on the RTL x {figures['steps_per_image']:,} steps) + the link "
+            f"{figures['link_seconds']:.2f} s ({figures['link_bytes_per_image']:,} bytes)"))
     return rows
 
 
