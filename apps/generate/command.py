@@ -117,16 +117,9 @@ def _parse_digit(text) -> int:
     return value
 
 
-def _load(path):
-    from .model import load_model
-    if path is None:
-        return load_model()
-    return load_model(path)
-
-
 def _sample(args) -> int:
     from . import report, sampling
-    from .model import CLASSES
+    from .model import CLASSES, load_model
     _check_backend_options(args)
     digits = list(range(CLASSES)) if args.digit is None else [_parse_digit(args.digit)]
     count = (DEFAULT_COUNT if args.count is None else
@@ -134,7 +127,7 @@ def _sample(args) -> int:
     seed = parse_seed(args.seed)
     grid = output_path(args.out, "--out grid", (".png",))
     save = output_path(args.save, "--save file", (".npz",)) if args.save is not None else None
-    model = _load(args.model)
+    model = load_model(args.model)
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
     say(f"{count} image{'s' if count > 1 else ''} of digit{'s' if len(digits) > 1 else ''} "
         f"{', '.join(map(str, digits))} on {args.backend}, seed {seed} "
