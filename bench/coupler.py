@@ -4,6 +4,7 @@ array, its steps per second, and the accuracy of its inverse against the discret
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,3 +390,184 @@ def accuracy_verdict(rows: list[AccuracyRow]) -> str:
     return (f"Accuracy target {'met' if met else 'NOT met'}: {100 * r.error_discrete:.2f}% "
             f"against the exact discrete target after {r.samples} samples "
             f"(target {100 * ACCURACY_TARGET:g}%).")
+
+
+# --- time to solution: the SoC's moments against the stream, the golden model, thermox ----
+
+#: Relative Frobenius errors of A^-1 the time-to-solution table asks for.
+SOLUTION_ERRORS = (0.01, 0.001)
+#: Samples of the golden run that calibrates how many samples each error needs.
+SOLUTION_CALIBRATION = 20_000
+#: Samples per thermox run that calibrates its error (three keys).
+THERMOX_CALIBRATION = 100_000
+#: The SoCs of the table: the ULX3S-85F's (moments on chip) and the iCEBreaker's (stream).
+SOLUTION_BOARDS = ("ulx3s-85f", "icebreaker")
+SOLUTION_HEADER = ("cells", "error", "method", "samples", "seconds", "how")
+
+
+@dataclass
+class SolutionRow:
+    """One way to reach a relative Frobenius error of A^-1 on `spd_test_matrix(cells)`."""
+
+    cells: int
+    error: float
+    method: str
+    samples: int
+    seconds: float | None
+    how: str
+
+    def cells_(self) -> tuple[str, ...]:
+        return (str(self.cells), f"{100 * self.error:g}%", self.method, f"{self.samples:,}",
+                "-" if self.seconds is None else f"{self.seconds:.3g}", self.how)
+
+    def figures(self) -> dict:
+        return {"cells": self.cells, "error": self.error, "method": self.method,
+                "samples": self.samples, "seconds": self.seconds, "how": self.how}
+
+
+def soc_cycles_per_step(config, program, samples=(8, 24)) -> float:
+    """Clock cycles per coupler step of `config`'s SoC running `program` with the moments
+    on chip (the stream when the SoC has none), measured on `SocCore` in the Amaranth
+    simulator (every answer checked against the golden `SocModel`): the slope between two
+    runs of ``samples`` samples, so the command's and the answers' bytes cancel (the
+    byte-level link moves a SAMPLE frame in fewer cycles than a sample's THIN steps take,
+    so the stream's frames are hidden behind the steps).""" 
+    from tritherm.sim.verify import soc_vectors as sv
+    thin = max(1, program.thin)
+    cycles = []
+    for k in samples:
+        run = (sv.Run(k * thin, block=0xFFFF) if config.moments else sv.Run(k * thin))
+        cycles.append(sv.run_amaranth(config, sv.configure(program.writes()) + [run])["cycles"])
+    return (cycles[1] - cycles[0]) / ((samples[1] - samples[0]) * thin)
+
+
+def link_seconds(config, plan, n: int, moments: bool) -> float:
+    """Seconds on the serial link at ``config.baud`` (ten bits a byte) for a linalg run of
+    n samples: the program's COUPLER_WRITE frames and their answers, then with `moments`
+    the burn-in and main COUPLER_MOMENTS runs (command, OK, MOMENTS frames, RUN_DONE),
+    else one COUPLER_RUN and a SAMPLE frame per sample."""
+    from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, max_coupler_writes,
+                                            moments_payload_bytes, sample_payload_bytes)
+    from tritherm.sim.linalg import moment_block
+    frame = HEADER_BYTES + CRC_BYTES
+    writes = len(plan.program.writes())
+    frames = -(-writes // max_coupler_writes())
+    total = writes * 6 + frames * (2 * frame + 1)
+    done = frame + 9
+    if moments:
+        block = frame + moments_payload_bytes(config.cells)
+        burn = -(-plan.burn_in // plan.thin)
+        total += 2 * (frame + 6 + frame + 1 + done)
+        total += (-(-burn // 0xFFFF) + -(-n // moment_block(n))) * block
+    else:
+        total += frame + 4 + frame + 1 + done
+        total += (plan.burn_in // plan.thin + n) * (frame + sample_payload_bytes(config.cells))
+    return 10 * total / config.baud
+
+
+def _thermox_rows(A, errors, cells: int, out) -> list[SolutionRow]:
+    """thermox.linalg.inv at the samples each error needs (from the RMS error of three
+    keys at THERMOX_CALIBRATION samples): wall time with JIT compilation (the first call
+    at that size) and without (the second)."""
+    try:
+        import jax
+        import thermox
+    except ImportError:
+        return [SolutionRow(cells, e, "thermox (CPU)", 0, None,
+                            "not installed: pip install 'tritherm[bench]'") for e in errors]
+    exact = np.linalg.inv(A)
+    A_j = jax.numpy.asarray(A)
+
+    def rel(n, key):
+        got = np.asarray(thermox.linalg.inv(A_j, n, key=jax.random.PRNGKey(key)))
+        return float(np.linalg.norm(got - exact) / np.linalg.norm(exact))
+
+    out(f"thermox: calibrating on {THERMOX_CALIBRATION} samples...")
+    rms = float(np.sqrt(np.mean([rel(THERMOX_CALIBRATION, key) ** 2 for key in range(3)])))
+    rows = []
+    for error in errors:
+        n = math.ceil(THERMOX_CALIBRATION * (rms / error) ** 2)
+        times = []
+        for attempt in range(2):
+            start = time.perf_counter()
+            got = rel(n, 10 + attempt)
+            times.append(time.perf_counter() - start)
+        rows.append(SolutionRow(cells, error, "thermox (CPU), JIT included", n, times[0],
+                                f"measured, error {100 * got:.3g}%"))
+        rows.append(SolutionRow(cells, error, "thermox (CPU), compiled", n, times[1],
+                                "measured (second call)"))
+    return rows
+
+
+def time_to_solution(cells=(8,), errors=SOLUTION_ERRORS, boards=SOLUTION_BOARDS, seed=1,
+                     thermox: bool = True, out=print) -> list[SolutionRow]:
+    """Time to each relative Frobenius error of A^-1 on `spd_test_matrix(cells)`
+    (condition number 10): each board's SoC at its design clock (RTL cycles per step from
+    `soc_cycles_per_step`, plus the link's bytes at its baud, `link_seconds`) with the
+    moments on chip where it has them and with today's stream (SAMPLE frames at 1 Mbaud);
+    the golden model (wall time, measured at the first error, scaled by samples beyond);
+    thermox. The samples an error needs come from a golden run's batch-means standard
+    error at `SOLUTION_CALIBRATION` samples (it falls as 1 / sqrt(n))."""
+    from tritherm.boards.catalog import get_board
+    from tritherm.firmware.config import DEFAULT_BAUD
+    from tritherm.sim.linalg import MAX_SAMPLES, inverse, prepare
+    rows = []
+    for d in cells:
+        A = spd_test_matrix(d)
+        out(f"{d} cells: calibrating on {SOLUTION_CALIBRATION} golden samples...")
+        cal = inverse(A, SOLUTION_CALIBRATION, seed=seed, moments=True)
+        rse = float(np.linalg.norm(cal.standard_error) / np.linalg.norm(cal.exact))
+        need = {e: math.ceil(SOLUTION_CALIBRATION * (rse / e) ** 2) for e in errors}
+        golden_rate = None
+        for e in errors:
+            n = need[e]
+            if n <= MAX_SAMPLES and golden_rate is None:
+                out(f"{d} cells: golden model, {n} samples...")
+                r = inverse(A, n, seed=seed, moments=True)
+                golden_rate = r.seconds / n
+                rows.append(SolutionRow(d, e, "golden model (numpy)", n, r.seconds,
+                                        f"measured, error {100 * r.relative_error:.3g}%"))
+            else:
+                rows.append(SolutionRow(d, e, "golden model (numpy)", n,
+                                        None if golden_rate is None else golden_rate * n,
+                                        "extrapolated from the run above"))
+        for name in boards:
+            board = get_board(name)
+            config, label = board.soc, name
+            if config.cells < d:
+                if board.family != "ecp5":
+                    continue
+                # No catalog SoC holds this many cells: the board's SoC with a d-cell
+                # coupler on 16 multipliers (as `bench coupler` places it), not built.
+                config = config.with_(cells=d, multipliers=min(16, d))
+                label = f"{name} SoC with {d} cells (not built)"
+            else:
+                label = f"{name} SoC"
+            plan = prepare(A, seed=seed, shaper=config.shaper, n=need[errors[0]])
+            out(f"{d} cells on the {name} SoC: cycles per step on the RTL...")
+            cps = soc_cycles_per_step(config, plan.program)
+            for e in errors:
+                n = need[e]
+                compute = (plan.burn_in + n * plan.thin) * cps / config.clock_hz
+                if config.moments:
+                    link = link_seconds(config, plan, n, True)
+                    rows.append(SolutionRow(
+                        d, e, f"{label}, moments on chip", n, compute + link,
+                        f"{cps:.3g} cycles/step at {config.clock_hz / 1e6:g} MHz "
+                        f"({compute:.3g} s) + link at {config.baud / 1e6:g} Mbaud "
+                        f"({link:.3g} s)"))
+                for baud, how in ((config.baud, "stream"), (DEFAULT_BAUD, "today's stream")):
+                    if how == "today's stream" and baud == config.baud:
+                        continue
+                    link = link_seconds(config.with_(baud=baud), plan, n, False)
+                    rows.append(SolutionRow(
+                        d, e, f"{label}, {how} at {baud / 1e6:g} Mbaud", n,
+                        max(compute, link), f"the larger of compute ({compute:.3g} s) and "
+                                            f"link ({link:.3g} s)"))
+        if thermox:
+            rows += _thermox_rows(A, errors, d, out)
+    return rows
+
+
+def solution_table(rows: list[SolutionRow]) -> str:
+    return format_table(SOLUTION_HEADER, [r.cells_() for r in rows])

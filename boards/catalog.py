@@ -232,8 +232,18 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 #   a fifth of margin (35 MHz, the next rate the PLL makes exactly and 1 Mbaud divides,
 #   would leave 8%, within nextpnr's seed-to-seed spread).
 # - OrangeCrab: 32 MHz from 48 MHz (its speed grade 8 is faster than the ULX3S's 6).
+#
+# Serial rates (docs/protocol.md, "Baud rates"): the fastest each board's USB-UART and the
+# design clock's divisor (at least 4 cycles a bit, exact here) allow. iCEBreaker: the
+# FT2232H makes 12 MHz / 2 = 6 Mbaud exactly, 24 MHz / 6 Mbaud = 4 cycles a bit. ULX3S: the
+# FT231X stops at 3 Mbaud, 30 MHz / 3 Mbaud = 10. The iCESugar's iCELink and the
+# OrangeCrab's external adapter are not known to go past 1 Mbaud: they keep it.
+# Block moments on chip (SocConfig.moments, one DSP and about 300 LUT4) on every ECP5 SoC;
+# the iCE40UP5K has neither the logic cells nor the DSP left for them.
 _SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=2, inputs=5, max_k=60), cells=8,
                       multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False)
+_ICEBREAKER_BAUD = 6_000_000
+_ULX3S_BAUD = 3_000_000
 _SOC_ECP5 = {
     "12F": TernaryArrayShape(lanes=4, inputs=10, max_k=100),
     "25F": TernaryArrayShape(lanes=8, inputs=10, max_k=200),
@@ -242,9 +252,9 @@ _SOC_ECP5 = {
 }
 
 
-def _soc_ecp5(size: str, clock_hz: float) -> SocConfig:
+def _soc_ecp5(size: str, clock_hz: float, baud: int = 1_000_000) -> SocConfig:
     return SocConfig(array=_SOC_ECP5[size], cells=8, multipliers=8 if size != "12F" else 4,
-                     shaper="icdf", clock_hz=clock_hz)
+                     shaper="icdf", clock_hz=clock_hz, baud=baud, moments=True)
 
 
 _ULX3S_LEDS = dict(pass_led=Led("led", 1), fail_led=Led("led", 0), heartbeat_led=Led("led", 7))
@@ -262,7 +272,7 @@ def _ulx3s(size: str, shape: TernaryArrayShape) -> Board:
         f"ulx3s-{size.lower()}", "ecp5", f"LFE5U-{size}", "BG381",
         f"amaranth_boards.ulx3s:ULX3S_{size}_Platform", 25e6, **_ULX3S_LEDS,
         programmer=_ULX3S_PROGRAMMER, selftest_shape=shape, uart=_ULX3S_UART,
-        soc=_soc_ecp5(size, 30e6))
+        soc=_soc_ecp5(size, 30e6, _ULX3S_BAUD))
 
 
 def _orangecrab(size: str, shape: TernaryArrayShape) -> Board:
@@ -291,7 +301,7 @@ BOARDS: dict[str, Board] = {board.name: board for board in (
                                 looks_for="the iCEBreaker's FT2232H (ftdi 0403:6010)"),
           selftest_shape=_SMALL,
           uart=SerialPins(rx="6", tx="9", bridge="FT2232H channel B", port="/dev/ttyUSB1"),
-          soc=_SOC_UP5K, pll_pad=True, bitstream_suffix=".bin",
+          soc=_SOC_UP5K.with_(baud=_ICEBREAKER_BAUD), pll_pad=True, bitstream_suffix=".bin",
           note="heartbeat on the snap-off PMOD's LED2; the FT2232H's channel A programs, "
                "channel B (the second serial port) is the UART"),
     Board("icesugar", "ice40", "iCE40UP5K", "SG48",

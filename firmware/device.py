@@ -21,18 +21,19 @@ import numpy as np
 
 from tritherm.formats import (COUPLER_FORMAT, COUPLER_INDEX_BITS, COUPLER_REG_QUARTIC,
                               COUPLER_REG_THIN, COUPLER_REGION_K4, COUPLER_REGION_SCALAR,
-                              SHAPER_SAMPLES, TernaryArrayShape, coupler_address)
-from tritherm.sim.golden import (CouplerProgram, CouplerSamples, array_weight_image,
-                                 check_int8, check_ternary)
+                              MOMENTS_MAX_BLOCK, SHAPER_SAMPLES, TernaryArrayShape,
+                              coupler_address, coupler_cycles_per_step)
+from tritherm.sim.golden import (BlockMoments, CouplerProgram, CouplerSamples,
+                                 array_weight_image, check_int8, check_ternary, pair_index)
 
 from .config import SIM_SOC_CONFIG, SocConfig
 from .protocol import (COUNTER_REGISTERS, IDENTITY_WORDS, MAGIC, MAX_PAYLOAD,
-                       PROTOCOL_VERSION, RESPONSE_BIT, REGISTER_COUNT, Flag, Frame,
+                       PROTOCOL_VERSION, RESPONSE_BIT, REGISTER_COUNT, Feature, Flag, Frame,
                        FrameParser, Op, ProtocolError, Reg, Status, encode_frame,
                        max_coupler_writes, max_weight_bytes, pack_coupler_writes,
                        pack_load_weights, pack_matvec, pack_noise, pack_read_regs, pack_run,
                        pack_write_reg, response, unpack_matvec, unpack_noise, unpack_run_done,
-                       unpack_sample)
+                       unpack_sample, moments_payload_bytes, pack_moments_run, unpack_moments)
 from .transport import DeviceError, SerialTransport, SimTransport, Transport, TransportError
 
 __all__ = ["Device", "DeviceError", "TransportError", "Identity", "FlagReport", "CouplerRun",
@@ -51,7 +52,8 @@ STATUS_TEXT = {
     Status.READ_ONLY: "the register is read-only",
 }
 
-_DEVICE_ONLY = (Op.SAMPLE, Op.RUN_DONE, Op.ERROR)
+_DEVICE_ONLY = (Op.SAMPLE, Op.RUN_DONE, Op.MOMENTS, Op.ERROR)
+_RUN_FRAMES = (Op.SAMPLE, Op.MOMENTS)
 _SHAPERS = tuple(SHAPER_SAMPLES)             # register order: 0 clt, 1 icdf
 _HOST_FORMAT = (COUPLER_FORMAT.state.width, COUPLER_FORMAT.state.frac,
                 COUPLER_FORMAT.coef.frac, COUPLER_FORMAT.mult.frac)
@@ -110,6 +112,7 @@ class Identity:
     coupler_format: tuple[int, int, int, int]
     max_payload: int
     quartic: bool = True
+    moments: bool = False
 
     @classmethod
     def decode(cls, words, where: str = "the device") -> Identity:
@@ -143,24 +146,26 @@ class Identity:
                    cells=words[Reg.COUPLER_CELLS], multipliers=words[Reg.COUPLER_MULTIPLIERS],
                    shaper=_SHAPERS[shaper], coupler_format=fmt,
                    max_payload=words[Reg.MAX_PAYLOAD],
-                   quartic=bool(words[Reg.COUPLER_FEATURES] & 1))
+                   quartic=bool(words[Reg.COUPLER_FEATURES] & Feature.QUARTIC),
+                   moments=bool(words[Reg.COUPLER_FEATURES] & Feature.MOMENTS))
 
     def soc_config(self) -> SocConfig:
         """The `SocConfig` this identity describes."""
         return SocConfig(array=self.array, cells=self.cells, multipliers=self.multipliers,
-                         shaper=self.shaper, quartic=self.quartic, clock_hz=float(self.clock_hz), baud=self.baud)
+                         shaper=self.shaper, quartic=self.quartic, clock_hz=float(self.clock_hz), baud=self.baud,
+                         moments=self.moments)
 
     def differences(self, config: SocConfig) -> list[str]:
         """How the device differs from `config` ("4 lanes, not 8", ...); empty if alike."""
         mine = {"lanes": self.array.lanes, "inputs per cycle": self.array.inputs,
                 "longest K": self.array.capacity, "cells": self.cells,
                 "multipliers": self.multipliers, "shaper": self.shaper,
-                "quartic pre-pass": self.quartic,
+                "quartic pre-pass": self.quartic, "moments": self.moments,
                 "clock (Hz)": self.clock_hz, "baud": self.baud}
         theirs = {"lanes": config.array.lanes, "inputs per cycle": config.array.inputs,
                   "longest K": config.array.capacity, "cells": config.cells,
                   "multipliers": config.multipliers, "shaper": config.shaper,
-                  "quartic pre-pass": config.quartic,
+                  "quartic pre-pass": config.quartic, "moments": config.moments,
                   "clock (Hz)": round(config.clock_hz), "baud": config.baud}
         return [f"{mine[k]} {k}, not {theirs[k]}" for k in mine if mine[k] != theirs[k]]
 
@@ -174,7 +179,8 @@ class Identity:
                                   f"K up to {a.capacity}, {a.acc_width}-bit accumulators"),
                 ("coupler", f"{self.cells} cells, {self.multipliers} multipliers, "
                             f"{self.shaper} noise shaper"
-                            + ("" if self.quartic else ", no quartic pre-pass")),
+                            + ("" if self.quartic else ", no quartic pre-pass")
+                            + (", moments on chip" if self.moments else "")),
                 ("coupler formats", "state {}.{}, coef .{}, mult .{}".format(
                     *self.coupler_format)),
                 ("largest command payload", f"{self.max_payload} bytes")]
@@ -228,15 +234,19 @@ def padded_program(program: CouplerProgram, cells: int) -> CouplerProgram:
 
 class CouplerRun:
     """A COUPLER_RUN in progress (`Device.start_run`). Iterate over it for its samples
-    (`SampleFrame`, with every cell of the device) in order; the iteration ends at the
-    run's RUN_DONE, whose (step, samples sent) is then in `done`. `stop` asks the device
-    to end the run early. A gap in the sequence numbers, a missing sample or a count that
-    disagrees with RUN_DONE raises DeviceError (after stopping the run)."""
+    (`SampleFrame`, with every cell of the device) in order, or with `block` (a
+    COUPLER_MOMENTS run) for its blocks of moments (`MomentsFrame`); the iteration ends at
+    the run's RUN_DONE, whose (step, samples sent) is then in `done`. `stop` asks the
+    device to end the run early. A gap in the sequence numbers, a block short of `block`
+    samples before the last, a missing sample or a count that disagrees with RUN_DONE
+    raises DeviceError (after stopping the run)."""
 
-    def __init__(self, device: Device, steps: int, thin: int | None):
+    def __init__(self, device: Device, steps: int, thin: int | None, block: int | None = None):
         self.device = device
         self.steps = steps
         self.thin = thin
+        self.block = block
+        self.short_block = False
         self.received = 0
         self.last_seq: int | None = None
         self.done: tuple[int, int] | None = None
@@ -290,9 +300,15 @@ class CouplerRun:
 
     def __iter__(self):
         device = self.device
-        cells = device.identity.cells
+        ident = device.identity
+        cells = ident.cells
+        wait = device.timeout
+        if self.block is not None:
+            # A block takes block * THIN steps of device time before its frame is sent.
+            cycles = coupler_cycles_per_step(cells, ident.multipliers, ident.quartic)
+            wait += 4 * self.block * (self.thin or 1) * cycles / ident.clock_hz
         while self.done is None:
-            frame = device._next_frame(time.monotonic() + device.timeout)
+            frame = device._next_frame(time.monotonic() + wait)
             if frame is None:
                 after = f"after seq {self.last_seq}" if self.received else "before the first"
                 self._fail(f"no sample from {device.transport.description} within "
@@ -306,6 +322,18 @@ class CouplerRun:
                 self._check_seq(sample.seq)
                 self.received += 1
                 yield sample
+            elif kind == Op.MOMENTS and self.block is not None:
+                try:
+                    moments = unpack_moments(frame.data, cells)
+                except ProtocolError as error:
+                    self._fail(f"a malformed block of moments arrived ({error})")
+                if self.short_block or not 1 <= moments.samples <= self.block:
+                    self._fail(f"a block of moments was lost: after {self.received} samples "
+                               f"a block of {moments.samples} arrived (blocks of "
+                               f"{self.block})")
+                self.short_block = moments.samples < self.block
+                self.received += moments.samples
+                yield moments
             elif kind == Op.RUN_DONE:
                 device._run = None
                 if frame.status != Status.OK:
@@ -394,7 +422,7 @@ class Device:
         coupler run that is still streaming."""
         self._new_parser()
         frames = self._parser.feed(self.transport.drain(self.transport.resync_seconds))
-        if self._run_seen or any(_kind(f.op) == Op.SAMPLE for f in frames):
+        if self._run_seen or any(_kind(f.op) in _RUN_FRAMES for f in frames):
             self._stop_streaming()
         self._new_parser()
 
@@ -432,7 +460,7 @@ class Device:
                     status = got.status if got.payload else "no status"
                     problem = f"it could not read the frame: {_status_text(status)}"
                     break
-                if kind == Op.SAMPLE:
+                if kind in _RUN_FRAMES:
                     self._run_seen = True
                 elif kind == Op.RUN_DONE:
                     self._run_seen = False
@@ -463,7 +491,9 @@ class Device:
                               f"not {4 * IDENTITY_WORDS}; it is not running the tritherm SoC")
         words = np.frombuffer(reply.data, dtype="<u4").tolist()
         self._identity = Identity.decode(words, self.transport.description)
-        self._max_length = max(MAX_PAYLOAD, 1 + 4 * self._identity.array.lanes)
+        self._max_length = max(MAX_PAYLOAD, 1 + 4 * self._identity.array.lanes,
+                               moments_payload_bytes(self._identity.cells)
+                               if self._identity.moments else 0)
         self._parser.max_length = self._max_length
         return self._identity
 
@@ -586,19 +616,53 @@ class Device:
             self._command(Op.COUPLER_WRITE, pack_coupler_writes(writes[offset:offset + step]))
         return len(writes)
 
-    def start_run(self, steps: int) -> CouplerRun:
+    def start_run(self, steps: int, block: int | None = None) -> CouplerRun:
         """Start `steps` coupler steps; iterate over the returned `CouplerRun` for the
-        samples."""
+        samples, or with `block`, for the moments of each block of that many samples
+        (COUPLER_MOMENTS; ValueError on a device without them)."""
         if self._run is not None and self._run.done is None:
             raise DeviceError("a coupler run is still in progress; stop it or read it to "
                               "the end first")
-        payload = pack_run(steps)
+        if block is None:
+            op, payload = Op.COUPLER_RUN, pack_run(steps)
+        else:
+            if isinstance(block, bool) or not isinstance(block, (int, np.integer)) \
+                    or not 1 <= block <= MOMENTS_MAX_BLOCK:
+                raise ValueError(f"block must be a whole number in [1, {MOMENTS_MAX_BLOCK}], "
+                                 f"got {block!r}")
+            if not self.identity.moments:
+                raise ValueError("the device's SoC was built without moments on chip; "
+                                 "use the sample stream")
+            op, payload = Op.COUPLER_MOMENTS, pack_moments_run(steps, int(block))
         self.identity                           # the run needs the cell count
-        run = CouplerRun(self, steps, self._thin)
-        # A lost OK is proven by the samples: a retried COUPLER_RUN is then dropped.
-        self._command(Op.COUPLER_RUN, payload, also=(Op.SAMPLE, Op.RUN_DONE))
+        run = CouplerRun(self, steps, self._thin, None if block is None else int(block))
+        # A lost OK is proven by the run's frames: a retried command is then dropped.
+        self._command(op, payload, also=(*_RUN_FRAMES, Op.RUN_DONE))
         self._run = run
         return run
+
+    def moments(self, steps: int, block: int, progress=None) -> BlockMoments:
+        """Run `steps` steps with the moments on chip, in blocks of `block` samples:
+        the golden `block_moments` of the run's samples, bit for bit (the cells of the last
+        program only; ``flags`` are the cells' sticky flags at the end)."""
+        ident = self.identity
+        cells = self._active_cells or ident.cells
+        i, j = pair_index(ident.cells)
+        keep = np.concatenate([np.arange(cells), ident.cells + np.flatnonzero(
+            (i < cells) & (j < cells)), ident.cells + len(i) + np.arange(cells)])
+        counts, sums, flags = [], [], 0
+        with self.start_run(steps, block) as run:
+            for frame in run:
+                counts.append(frame.samples)
+                sums.append(np.array(frame.sums, dtype=np.int64)[keep])
+                flags = frame.flags
+                if progress:
+                    progress(min(steps, run.received * (run.thin or 1)), steps)
+        if progress:
+            progress(steps, steps)
+        return BlockMoments(cells, np.array(counts, dtype=np.int64),
+                            np.array(sums, dtype=np.int64).reshape(len(counts), len(keep)),
+                            flags & ((1 << cells) - 1))
 
     def sample(self, steps: int, progress=None) -> CouplerSamples:
         """Run `steps` steps and return every sample, in the golden model's layout

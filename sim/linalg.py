@@ -80,12 +80,12 @@ import numpy as np
 
 from tritherm.formats import COUPLER_FORMAT, COUPLER_MAX_CELLS
 
-from .golden import (CouplerModel, CouplerProgram, CouplerSamples, discrete_lyapunov,
-                     integrated_autocorrelation_time)
+from .golden import (BlockMoments, CouplerModel, CouplerProgram, CouplerSamples,
+                     block_moments, discrete_lyapunov, integrated_autocorrelation_time)
 
 __all__ = ["LinalgResult", "sample", "inverse", "solve", "prepare", "rounding_bias",
            "resonance_bias", "largest_condition", "BACKENDS", "RTL_MAX_SAMPLES",
-           "MIN_SAMPLES", "MAX_SAMPLES"]
+           "MIN_SAMPLES", "MAX_SAMPLES", "MOMENT_BLOCKS", "moment_block"]
 
 BACKENDS = ("golden", "rtl", "board")
 RTL_MAX_SAMPLES = 20000
@@ -121,6 +121,14 @@ BURN_IN_TIME = 40.0
 SCALE_RANGE = (1e-150, 1e150)
 _NOISE_CAP = 3.8            # kT (1 - c1^2) <= 3.8: the NOISE multiplier stays below 2
 _CHUNK_STEPS = 20000
+#: Blocks of moments a run is cut into (batch means over them; `moment_block`).
+MOMENT_BLOCKS = 32
+
+
+def moment_block(n: int) -> int:
+    """Samples per block of moments for a run of `n`: `MOMENT_BLOCKS` blocks, the last
+    one shorter when n is not a multiple."""
+    return max(1, -(-int(n) // MOMENT_BLOCKS))
 
 
 @dataclass
@@ -150,7 +158,10 @@ class LinalgResult:
     backend: str
     seconds: float
     program: CouplerProgram = field(repr=False)
-    raw: CouplerSamples = field(repr=False)
+    raw: CouplerSamples | None = field(repr=False)
+    #: With ``moments=True``: the block moments the statistics came from (on chip on the
+    #: board backend, `block_moments` of the samples on the others); raw is then None.
+    moments: BlockMoments | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -586,12 +597,32 @@ def _run_rtl(plan: _Plan, n: int, progress) -> CouplerSamples:
                           np.array([s["p"] for s in decoded], dtype=np.int64))
 
 
-def _run_board(plan: _Plan, n: int, progress, device) -> CouplerSamples:
+def _configure_board(plan: _Plan, device) -> None:
     cells = device.identity.cells
     if plan.program.cells > cells:
         _fail(f"A is {plan.program.cells} x {plan.program.cells} but the device's coupler "
               f"has {cells} cells")
     device.configure_coupler(plan.program)
+
+
+def _run_board_moments(plan: _Plan, n: int, progress, device) -> BlockMoments:
+    """Burn-in, then n * THIN steps with the moments on chip: the moments of exactly the
+    last n samples of the golden run (the burn-in's own moments are dropped)."""
+    _configure_board(plan, device)
+    total = plan.burn_in + n * plan.thin
+    if plan.burn_in:
+        device.moments(plan.burn_in, 0xFFFF)
+    if progress:
+        progress(plan.burn_in, total)
+    moments = device.moments(n * plan.thin, moment_block(n), progress and (
+        lambda done, _: progress(plan.burn_in + done, total)))
+    if moments.samples != n:
+        _fail(f"the device accumulated {moments.samples} samples, not the {n} asked for")
+    return moments
+
+
+def _run_board(plan: _Plan, n: int, progress, device) -> CouplerSamples:
+    _configure_board(plan, device)
     # One run of burn-in and samples: the samples after the burn-in are the golden model's.
     raw = device.sample(plan.burn_in + n * plan.thin, progress)
     if len(raw) < n:
@@ -599,13 +630,40 @@ def _run_board(plan: _Plan, n: int, progress, device) -> CouplerSamples:
     return raw
 
 
-def _simulate(A, b, n, kind, backend, seed, kT, burn_in, thin, progress, device=None):
+def _use_moments(moments, backend: str, device) -> bool:
+    if moments is None:
+        return backend == "board" and device.identity.moments
+    if not isinstance(moments, bool):
+        _fail(f"moments must be True, False or None, got {moments!r}")
+    if moments and backend == "board" and not device.identity.moments:
+        _fail("the device's SoC was built without moments on chip; pass moments=False "
+              "(the sample stream)")
+    return moments
+
+
+def _simulate(A, b, n, kind, backend, seed, kT, burn_in, thin, progress, device=None,
+              moments=False):
+    """(plan, raw samples, their x in scaled units, seconds); with `moments`, (plan,
+    BlockMoments, None, seconds)."""
     _check_backend(backend, device)
     n = _check_count(n, backend)
+    moments = _use_moments(moments, backend, device)
     shaper = device.identity.shaper if backend == "board" else "icdf"
     plan = prepare(A, b, kind=kind, seed=seed, kT=kT, burn_in=burn_in, thin=thin,
                    shaper=shaper, n=n)
     start = time.perf_counter()
+    if moments:
+        if backend == "board":
+            got = _run_board_moments(plan, n, progress, device)
+        else:
+            raw = (_run_golden(plan, n, progress) if backend == "golden"
+                   else _run_rtl(plan, n, progress))
+            raw = CouplerSamples(*(getattr(raw, k)[-n:] for k in ("seq", "flags", "x", "p")))
+            got = block_moments(raw.x, raw.p, moment_block(n),
+                                sum(int(f) << i for i, f in enumerate(raw.flags[-1])))
+        if got.flags:
+            _fail("x or p saturated during the run (a sticky flag is set); pass a smaller kT")
+        return plan, got, None, time.perf_counter() - start
     if backend in ("golden", "board"):
         raw = (_run_golden(plan, n, progress) if backend == "golden"
                else _run_board(plan, n, progress, device))
@@ -626,12 +684,16 @@ def _rel(estimate, exact) -> float:
 
 
 def _result(plan, raw, xs, seconds, estimate, se, exact, backend, rel=None):
-    tau = np.atleast_1d(np.maximum(integrated_autocorrelation_time(xs), 1.0))
+    if isinstance(raw, BlockMoments):
+        n, tau, moments, raw = raw.samples, _BlockStatistics(plan, raw).tau, raw, None
+    else:
+        n, moments = len(xs), None
+        tau = np.atleast_1d(np.maximum(integrated_autocorrelation_time(xs), 1.0))
     return LinalgResult(estimate=estimate, standard_error=se, exact=exact,
                         relative_error=_rel(estimate, exact) if rel is None else rel,
-                        samples_used=len(xs), steps=plan.burn_in + len(xs) * plan.thin,
+                        samples_used=n, steps=plan.burn_in + n * plan.thin,
                         tau=tau, kT=plan.kT, scale=plan.alpha, backend=backend,
-                        seconds=seconds, program=plan.program, raw=raw)
+                        seconds=seconds, program=plan.program, raw=raw, moments=moments)
 
 
 def _series(K: np.ndarray, power: float) -> np.ndarray:
@@ -683,28 +745,86 @@ class _Moments:
         return x, se
 
 
+class _BlockStatistics(_Moments):
+    """`_Moments` from block sums (`BlockMoments`): the same mean and covariance, and
+    standard errors by batch means over the blocks, each block's estimate linearised about
+    the whole run's (the same influence as `_Moments` uses, averaged over a block)."""
+
+    def __init__(self, plan: _Plan, moments: BlockMoments):
+        one = COUPLER_FORMAT.state.one
+        counts = moments.counts.astype(float)
+        self.n = n = int(moments.counts.sum())
+        self.weights = counts / n
+        sx = moments.sum_x().astype(float) / one                  # (blocks, d)
+        sxx = moments.sum_xx().astype(float) / one ** 2           # (blocks, d, d)
+        self.mean = sx.sum(axis=0) / n
+        m = self.mean
+        block_means = sx / counts[:, None]
+        # Each block's second moment about the whole run's mean.
+        self.blocks = (sxx / counts[:, None, None]
+                       - block_means[:, :, None] * m[None, None, :]
+                       - m[None, :, None] * block_means[:, None, :] + np.outer(m, m))
+        biased = np.tensordot(self.weights, self.blocks, axes=1)
+        self.S = biased * n / (n - 1)
+        self.block_means = block_means
+        self.M = self.S / plan.kT
+        self.K = self.M @ plan.E
+        self.T = _series(self.K, 1.0)
+        self.tau = np.maximum(self._batch_variance(block_means) * n
+                              / np.maximum(np.diag(biased), 1e-300), 1.0)
+
+    def _batch_variance(self, values: np.ndarray) -> np.ndarray:
+        """The variance of the run's weighted mean of per-block `values` (batch means)."""
+        w = self.weights
+        centre = np.tensordot(w, values, axes=1)
+        spread = np.tensordot(w * w, (values - centre) ** 2, axes=1)
+        return spread * len(w) / max(len(w) - 1, 1)
+
+    def inverse(self, plan: _Plan):
+        est = self.T @ self.M
+        est = (est + est.T) / 2
+        z = np.einsum("ij,bjk,lk->bil", self.T, self.blocks, self.T) / plan.kT
+        return est, np.sqrt(self._batch_variance(z))
+
+    def solve(self, plan: _Plan):
+        db = np.zeros(len(self.mean)) if plan.db is None else plan.db
+        x = self.T @ (self.mean + self.M @ db)
+        w = plan.E @ x + db
+        u = (self.block_means - self.mean) + np.einsum("bij,j->bi", self.blocks, w) / plan.kT
+        return x, np.sqrt(self._batch_variance(u @ self.T.T))
+
+
+def _statistics(plan: _Plan, raw, xs):
+    return _BlockStatistics(plan, raw) if isinstance(raw, BlockMoments) else _Moments(plan, xs)
+
+
 def inverse(A, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=None,
-            burn_in=None, thin=None, progress=None, device=None) -> LinalgResult:
+            burn_in=None, thin=None, progress=None, device=None,
+            moments: bool | None = None) -> LinalgResult:
     """A^-1 of a symmetric positive definite A from `n` coupler samples: the sample
     covariance of x over kT, corrected for the coupling format's rounding (see the module
     docstring). `progress(done, total)` (steps) is called during long runs; `device` is the
-    board backend's `tritherm.firmware.Device`."""
+    board backend's `tritherm.firmware.Device`. `moments`: the statistics from block
+    moments (on chip on the board backend; its default there when the SoC has them) with
+    batch-means standard errors, else from every sample."""
     plan, raw, xs, seconds = _simulate(A, None, n, "inverse", backend, seed, kT, burn_in,
-                                       thin, progress, device)
-    est, se = _Moments(plan, xs).inverse(plan)
+                                       thin, progress, device, moments)
+    est, se = _statistics(plan, raw, xs).inverse(plan)
     exact = np.linalg.inv(_check_matrix(A))
     return _result(plan, raw, xs, seconds, est / plan.alpha, se / plan.alpha, exact, backend)
 
 
 def solve(A, b, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=None,
-          burn_in=None, thin=None, progress=None, device=None) -> LinalgResult:
+          burn_in=None, thin=None, progress=None, device=None,
+          moments: bool | None = None) -> LinalgResult:
     """x with A x = b (A symmetric positive definite) from `n` coupler samples: the sample
-    mean of x, corrected for the formats' rounding of A and b, scaled back."""
+    mean of x, corrected for the formats' rounding of A and b, scaled back (`moments` as
+    for `inverse`)."""
     if b is None:
         _fail("solve needs a right-hand side b")
     plan, raw, xs, seconds = _simulate(A, b, n, "solve", backend, seed, kT, burn_in, thin,
-                                       progress, device)
-    x, se = _Moments(plan, xs).solve(plan)
+                                       progress, device, moments)
+    x, se = _statistics(plan, raw, xs).solve(plan)
     exact = np.linalg.solve(_check_matrix(A), _check_b(b, len(x)))
     return _result(plan, raw, xs, seconds, x * plan.beta, se * plan.beta, exact, backend)
 

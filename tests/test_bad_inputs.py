@@ -311,12 +311,14 @@ def install_tripwires(monkeypatch):
         (tritherm.sim.linalg, "_run_golden"),
         (tritherm.sim.linalg, "_run_rtl"),
         (tritherm.sim.linalg, "_run_board"),
+        (tritherm.sim.linalg, "_run_board_moments"),
         (tritherm.sim.noise_stats, "gaussian_battery"),
         (tritherm.sim.noise_stats, "run_dieharder"),
         (tritherm.sim.coupler_stats, "run_stats"),
         (tritherm.bench, "bench_ternary"),
         (tritherm.bench, "bench_noise"),
         (tritherm.bench, "bench_coupler"),
+        (tritherm.bench.coupler, "time_to_solution"),
         (tritherm.commands.demo, "run_demo"),
         (amaranth.back.verilog, "convert"),
     ]:
@@ -767,6 +769,14 @@ for bad, name in (("eight", "text"), ("", "empty"), ("0", "zero"), ("1", "one"),
                   ("257", "too-many"), ("8,,16", "empty-item"), ("-8", "negative"),
                   ("8.5", "float"), ("8;16", "semicolons")):
     row(f"bench-coupler-cells-{name}", ["bench", "coupler", f"--cells={bad}"], "--cells")
+for core in ("ternary", "noise", "coupler-stats"):
+    row(f"bench-{core}-time-to-solution", ["bench", core, "--time-to-solution"],
+        "--time-to-solution")
+for option in ("--quick", "--no-accuracy", "--family=ecp5"):
+    row(f"bench-coupler-time-to-solution-with{option.split('=')[0]}",
+        ["bench", "coupler", "--time-to-solution", option], "--time-to-solution")
+row("bench-coupler-time-to-solution-cells-zero",
+    ["bench", "coupler", "--time-to-solution", "--cells=0"], "--cells")
 CS = ["bench", "coupler-stats", "--backend", "golden", "--plot", "{o}/plot.png"]
 CSOUT = ("{o}/plot.png", "coupler-stats.png")
 for option, value in (("--family", "ice40"), ("--quick", None), ("--cells", "8"),
@@ -896,6 +906,11 @@ L = ["linalg", "inv", "--matrix", "{A}", "--out", "{o}/r.npy"]
 LOUT = ("{o}/r.npy", "{o}/.r.npy*")
 row("linalg-no-op", ["linalg", "--matrix", "{A}"], "required")
 row("linalg-unknown-op", ["linalg", "det", "--matrix", "{A}"], "invalid choice")
+row("linalg-statistics-unknown", [*L, "--statistics", "blocks"], "invalid choice", LOUT)
+row("linalg-sample-statistics-moments", ["linalg", "sample", "--matrix", "{A}", "--statistics",
+                                         "moments"], "--statistics moments")
+row("linalg-board-statistics-moments-no-port",
+    [*L, "--backend", "board", "--statistics", "moments"], "--port", LOUT)
 row("linalg-no-matrix", swap(L, "--matrix"), "required", LOUT)
 for bad, name, message in BAD_MATRICES + [
     ("{zero}", "empty-file", None),

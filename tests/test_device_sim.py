@@ -45,7 +45,7 @@ def identity_words(config=SIM_SOC_CONFIG, magic=MAGIC, version=PROTOCOL_VERSION)
     words[Reg.COUPLER_FORMAT] = int.from_bytes(bytes([fmt.state.width, fmt.state.frac,
                                                       fmt.coef.frac, fmt.mult.frac]), "little")
     words[Reg.MAX_PAYLOAD] = MAX_PAYLOAD
-    words[Reg.COUPLER_FEATURES] = int(config.quartic)
+    words[Reg.COUPLER_FEATURES] = int(config.quartic) | 2 * int(config.moments)
     return words
 
 
@@ -223,6 +223,53 @@ def test_thin_from_the_program_checks_the_first_gap():
         device.sample(8)
 
 
+def moments_frame(count, cells=SIM_SOC_CONFIG.cells):
+    from tritherm.formats import moment_terms
+    sums = [count * (t + 1) for t in range(moment_terms(cells))]
+    return encode_frame(Op.MOMENTS, bytes([Status.OK]) + struct.pack("<HQ", count, 0)
+                        + struct.pack(f"<{len(sums)}q", *sums))
+
+
+def moments_device(counts, done_count=None):
+    """A device whose COUPLER_MOMENTS answers blocks of `counts` samples."""
+    def handler(frame, n):
+        if frame.op == Op.COUPLER_MOMENTS:
+            total = sum(counts) if done_count is None else done_count
+            return (ok(Op.COUPLER_MOMENTS) + b"".join(moments_frame(c) for c in counts)
+                    + encode_frame(Op.RUN_DONE, bytes([Status.OK]) + struct.pack(
+                        "<II", 0, total)))
+        if frame.op == Op.COUPLER_STOP:
+            return encode_frame(Op.RUN_DONE, bytes([Status.OK]) + bytes(8))
+        return b""
+    return Scripted(identify_then(handler))
+
+
+def test_blocks_of_moments_arrive_with_their_sums():
+    got = Device(moments_device([4, 4, 2])).moments(10, 4)
+    assert got.counts.tolist() == [4, 4, 2]
+    assert got.sums[2].tolist() == [2 * (t + 1) for t in range(got.sums.shape[1])]
+
+
+@pytest.mark.parametrize("counts, done, message", [
+    ([4, 2, 4], None, "a block of moments was lost: after 6 samples a block of 4 arrived"),
+    ([4, 4], 10, "the device sent 10 samples but 8 arrived"),
+    ([4, 5], None, "a block of 5 arrived"),
+])
+def test_a_lost_block_of_moments_is_caught(counts, done, message):
+    with pytest.raises(DeviceError, match=message):
+        Device(moments_device(counts, done)).moments(12, 4)
+
+
+def test_moments_are_refused_on_a_soc_without_them():
+    from tritherm.boards.catalog import get_board
+
+    def respond(frame, n):
+        words = identity_words(get_board("icebreaker").soc)
+        return ok(Op.IDENTIFY, struct.pack(f"<{IDENTITY_WORDS}I", *words))
+    with pytest.raises(ValueError, match="built without moments on chip"):
+        Device(Scripted(respond)).moments(10, 4)
+
+
 def _small_program(thin=1, seed=5):
     from tritherm.sim.golden import CouplerProgram
     return CouplerProgram.from_physical(np.array([[2.0, 0.5], [0.5, 1.0]]), None, 1.0, 4,
@@ -363,7 +410,8 @@ def test_inverse_8x8_through_the_board_backend(device, rng):
     from tritherm.sim.verify.coupler_vectors import random_spd
     from tritherm.sim.golden import discrete_stationary_covariance
     A = random_spd(rng, 8, 5.0, 3.0)
-    r = linalg.inverse(A, 4000, backend="board", device=device, seed=SESSION_SEED % 1000)
+    r = linalg.inverse(A, 4000, backend="board", device=device, seed=SESSION_SEED % 1000,
+                       moments=False)
     golden = linalg.inverse(A, 4000, backend="golden", seed=SESSION_SEED % 1000)
     assert np.array_equal(r.raw.x, golden.raw.x) and np.array_equal(r.raw.seq, golden.raw.seq)
     # Against what the discrete chain samples exactly (kT times the quantised A's inverse):
@@ -373,6 +421,43 @@ def test_inverse_8x8_through_the_board_backend(device, rng):
     print(f"8x8 inverse: relative error {error:.3g}, standard error {se:.3g}")
     assert error < 3 * se
     assert np.all(np.abs(r.estimate - target) < 5 * r.standard_error + 1e-9)
+
+
+@pytest.mark.parametrize("cells, mode, thin, block", [
+    (8, "underdamped", 1, 7),
+    (3, "overdamped", 3, 64),         # fewer cells than the coupler: its sums only
+])
+def test_coupler_moments_are_the_golden_models(device, rng, cells, mode, thin, block):
+    from tritherm.sim.golden import CouplerModel, block_moments
+    program = random_program(rng, cells, mode, False, saturate=True, thin=thin)
+    device.configure_coupler(program)
+    got = device.moments(600, block)
+    model = CouplerModel(cells, program.shaper)
+    model.load(program.writes())
+    samples = model.run(600)
+    flags = sum(int(f) << i for i, f in enumerate(samples.flags[-1]))
+    assert got == block_moments(samples.x, samples.p, block, flags)
+    assert got.samples == 600 // thin
+
+
+def test_inverse_and_solve_with_moments_on_chip_equal_the_golden_moments(device, rng):
+    """The board backend's default on this SoC: the moments on chip, bit for bit the
+    golden backend's block moments, so every estimate and standard error is identical."""
+    from tritherm.sim import linalg
+    from tritherm.sim.verify.coupler_vectors import random_spd
+    A = random_spd(rng, 8, 10.0, 3.0)
+    b = rng.normal(size=8)
+    seed = SESSION_SEED % 1000
+    for run in (lambda **kw: linalg.inverse(A, 1000, seed=seed, **kw),
+                lambda **kw: linalg.solve(A, b, 500, seed=seed, **kw)):
+        board = run(backend="board", device=device)
+        golden = run(backend="golden", moments=True)
+        assert board.raw is None and board.moments == golden.moments
+        assert len(board.moments.counts) == linalg.MOMENT_BLOCKS
+        assert np.array_equal(board.estimate, golden.estimate)
+        assert np.array_equal(board.standard_error, golden.standard_error)
+        assert board.relative_error < 6 * np.linalg.norm(board.standard_error) / np.linalg.norm(
+            board.exact)
 
 
 def test_a_run_stopped_part_way(device, rng):

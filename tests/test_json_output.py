@@ -51,8 +51,9 @@ def test_linalg_gives_the_estimate_and_its_errors(tmp_path, capsys):
                          "3000", "--seed", str(SEED % 1000 + 1), "--out", str(out), "--json"],
                         capsys)
     assert set(document) == {"op", "estimate_file", "estimate", "relative_error",
-                             "relative_standard_error", "samples", "steps", "backend",
-                             "seconds"}
+                             "relative_standard_error", "samples", "steps", "statistics",
+                             "backend", "seconds"}
+    assert document["statistics"] == "samples"       # the golden backend's default
     estimate = np.array(document["estimate"])
     np.testing.assert_array_equal(estimate, np.load(out))
     exact = np.linalg.inv(A)

@@ -19,6 +19,18 @@ from tritherm.sim.verify.cycle import drive_stream
 SEED = int(os.environ.get("TRITHERM_SEED", "0")) or int.from_bytes(os.urandom(3), "little")
 
 
+def _board_divisors() -> dict[int, list[str]]:
+    """Each board SoC's UART divisor at its design clock and baud, and the boards."""
+    from tritherm.boards.catalog import BOARDS
+    out: dict[int, list[str]] = {}
+    for board in BOARDS.values():
+        out.setdefault(uart_divisor(board.design_hz, board.soc.baud), []).append(board.name)
+    return out
+
+
+BOARD_DIVISORS = _board_divisors()
+
+
 def simulate(dut, bench):
     """Run the async testbench `bench(ctx)` on `dut` with a clock; return its result."""
     sim = Simulator(dut)
@@ -73,6 +85,25 @@ def test_uart_divisor_picks_the_nearest_and_refuses_far_rates():
     for bad in [(0, 9600), (12e6, -1), (float("nan"), 9600)]:
         with pytest.raises(ValueError, match="positive"):
             uart_divisor(*bad)
+
+
+def test_each_board_runs_its_uart_at_an_exact_rate_within_its_bridge():
+    """The fastest rates (boards/catalog.py): 6 Mbaud from 24 MHz on the iCEBreaker
+    (FT2232H, up to 12 Mbaud), 3 Mbaud from 30 MHz on the ULX3S (FT231X, up to 3 Mbaud);
+    each divisor exact (0 % error) and at least MIN_DIVISOR; every divisor is among those
+    the receiver and loopback tests below run at."""
+    from tritherm.boards.catalog import BOARDS
+    bridge_limit = {"FT2232H": 12e6, "FT231X": 3e6}
+    for board in BOARDS.values():
+        soc = board.soc
+        divisor = uart_divisor(board.design_hz, soc.baud)
+        assert board.design_hz == divisor * soc.baud, board.name
+        for bridge, limit in bridge_limit.items():
+            if bridge in board.uart.bridge:
+                assert soc.baud <= limit, board.name
+    assert BOARDS["icebreaker"].soc.baud == 6_000_000
+    assert BOARDS["ulx3s-85f"].soc.baud == 3_000_000
+    assert set(BOARD_DIVISORS) <= set(RX_DIVISORS) & set(LOOPBACK_DIVISORS)
 
 
 # --- transmitter ------------------------------------------------------------------------
@@ -133,7 +164,12 @@ class Loopback(wiring.Component):
         return m
 
 
-@pytest.mark.parametrize("divisor,count", [(4, 150), (5, 120), (16, 40)])
+#: The loopback and receiver tests run at these divisors: the boards' (4, 10, 24, 32) and more.
+LOOPBACK_DIVISORS = sorted({4, 5, 16, *BOARD_DIVISORS})
+RX_DIVISORS = LOOPBACK_DIVISORS
+
+
+@pytest.mark.parametrize("divisor,count", [(d, max(30, 600 // d)) for d in LOOPBACK_DIVISORS])
 def test_loopback_random_traffic(divisor, count):
     """Random bytes with random gaps before each and random back-pressure on the receiver."""
     rng = random.Random(SEED + divisor)
@@ -216,7 +252,7 @@ def run_rx(divisor, levels, stall=0.0, rng=None, clear_at=None):
 
 
 @pytest.mark.parametrize("error", [-0.02, 0.0, 0.02], ids=lambda e: f"{e:+.0%}")
-@pytest.mark.parametrize("divisor", [4, 5, 16])
+@pytest.mark.parametrize("divisor", RX_DIVISORS)
 def test_rx_line_model_with_baud_mismatch(divisor, error):
     """Good frames at the mismatched rate (random phase and idle time), glitches shorter
     than the start check, all delivered (glitches ignored), no flag raised."""

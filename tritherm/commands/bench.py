@@ -17,6 +17,8 @@ MAX_STATS_SAMPLES = 2 ** 22
 
 
 def run(args) -> int:
+    if args.time_to_solution and args.core != "coupler":
+        raise UserError("--time-to-solution applies to `tritherm bench coupler` only")
     if args.core != "generate":
         given = [option for option, value in (("--backends", args.backends),
                                               ("--hidden", args.hidden),
@@ -58,6 +60,8 @@ def run(args) -> int:
         if not all(2 <= c <= COUPLER_MAX_CELLS for c in cells):
             raise UserError(f"--cells takes whole numbers from 2 to {COUPLER_MAX_CELLS}, got "
                             f"{args.cells!r}")
+        if args.time_to_solution:
+            return _bench_solution(args, (8,) if args.cells is None else cells, out)
         rows, accuracy = bench_coupler(families=families, cells=cells, quick=bool(args.quick),
                                        accuracy=not args.no_accuracy, out=out)
         return _json_rows(args, rows, accuracy)
@@ -88,6 +92,18 @@ def run(args) -> int:
                                             variants=variants or ("dense",), out=out))
     return _json_rows(args, bench_ternary(sizes=QUICK_SIZES if args.quick else None,
                                           families=families, variants=variants, out=out))
+
+
+def _bench_solution(args, cells, out) -> int:
+    if args.family or args.quick or args.no_accuracy:
+        raise UserError("--time-to-solution takes only --cells and --json")
+    from tritherm.bench.coupler import solution_table, time_to_solution
+    rows = time_to_solution(cells=cells, out=out)
+    if args.json:
+        print_json({"core": "coupler-time-to-solution", "rows": [r.figures() for r in rows]})
+    else:
+        print(solution_table(rows))
+    return 0
 
 
 def _bench_digits(args) -> int:
@@ -266,6 +282,10 @@ def register(sub) -> None:
                    help="ternary: one BitNet b1.58 2B4T layer at the measured rates (time, "
                         "weight bandwidth, what could feed it)")
     p.add_argument("--cells", help="coupler: cell counts, comma-separated (default 8,16,64)")
+    p.add_argument("--time-to-solution", action="store_true",
+                   help="coupler: time to 1%% and 0.1%% error of the 8x8 inverse on the "
+                        "ULX3S-85F SoC (moments on chip, stream) and the iCEBreaker's, "
+                        "against the golden model and thermox (about 5 minutes)")
     p.add_argument("--no-accuracy", action="store_true",
                    help="coupler: skip the inverse accuracy runs (about 3 minutes)")
     p.add_argument("--samples", help="coupler-stats: samples per mode (default 20000)")

@@ -21,6 +21,9 @@ def run(args) -> int:
         raise UserError("inv takes no --rhs")
     if args.backend != "board":
         no_port_without_board(args)
+    if args.op == "sample" and args.statistics == "moments":
+        raise UserError("sample returns the draws themselves, so it takes no "
+                        "--statistics moments")
     out = output_path(args.out, "--out file", (".npy", ".csv")) if args.out is not None else None
     samples, seed, A, b = linalg_inputs(args)
     if args.backend == "rtl" and samples > RTL_MAX_SAMPLES:
@@ -43,10 +46,11 @@ def _linalg(args, A, b, samples, seed, device, out) -> int:
     from tritherm.sim import linalg
     kwargs = dict(backend=args.backend, seed=seed, progress=step_progress(args.op),
                   device=device)
+    moments = None if args.statistics is None else args.statistics == "moments"
     if args.op == "inv":
-        result = linalg.inverse(A, samples, **kwargs)
+        result = linalg.inverse(A, samples, moments=moments, **kwargs)
     elif args.op == "solve":
-        result = linalg.solve(A, b, samples, **kwargs)
+        result = linalg.solve(A, b, samples, moments=moments, **kwargs)
     else:
         result = linalg.sample(A, samples, b, **kwargs)
     estimate = result.estimate
@@ -59,6 +63,7 @@ def _linalg(args, A, b, samples, seed, device, out) -> int:
                     "relative_error": result.relative_error,
                     "relative_standard_error": relative_se,
                     "samples": result.samples_used, "steps": result.steps,
+                    "statistics": "samples" if result.moments is None else "moments",
                     "backend": result.backend, "seconds": result.seconds})
         return 0
     with np.printoptions(precision=6, suppress=True, linewidth=120):
@@ -74,8 +79,11 @@ def _linalg(args, A, b, samples, seed, device, out) -> int:
     print(f"relative error (Frobenius) of the {what} against numpy.linalg: "
           f"{result.relative_error:.3g}")
     print(f"standard error (Frobenius, relative): {relative_se:.3g}")
-    print(f"{result.samples_used} samples, {result.steps} steps, backend {result.backend}, "
-          f"{result.seconds:.2f} s")
+    how = ("every sample" if result.moments is None else
+           f"{len(result.moments.counts)} blocks of moments"
+           + (" on chip" if args.backend == "board" else ""))
+    print(f"{result.samples_used} samples ({how}), {result.steps} steps, backend "
+          f"{result.backend}, {result.seconds:.2f} s")
     return 0
 
 
@@ -90,6 +98,10 @@ def register(sub) -> None:
     p.add_argument("--samples", default="10000", help="samples to average (default 10000)")
     p.add_argument("--seed", default="1", help="noise seed (default 1)")
     p.add_argument("--out", help="write the estimate (or the draws) to this .npy/.csv")
+    p.add_argument("--statistics", choices=["moments", "samples"],
+                   help="inv/solve: from block moments (batch-means standard errors; on "
+                        "chip with --backend board, its default where the SoC has them) "
+                        "or from every sample (the default elsewhere)")
     add_json_option(p)
     add_device_options(p)
     p.set_defaults(func=run)
