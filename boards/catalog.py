@@ -240,7 +240,7 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 # OrangeCrab's external adapter are not known to go past 1 Mbaud: they keep it.
 # Block moments on chip (SocConfig.moments, one DSP and about 300 LUT4) on every ECP5 SoC;
 # the iCE40UP5K has neither the logic cells nor the DSP left for them.
-_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=2, inputs=5, max_k=60), cells=8,
+_SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=8,
                       multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False)
 _ICEBREAKER_BAUD = 6_000_000
 _ULX3S_BAUD = 3_000_000

@@ -44,11 +44,12 @@ operands, registered products: yosys maps each to an SB_MAC16 or MULT18X18D), so
 gradient is complete ``cells / multipliers`` cycles after cell i-1's. Each gradient then
 enters the update pipeline, which takes a new cell every cycle on two more multipliers:
 U1 for NOISE xi (its operands are loaded while the gradient still accumulates) and U2 for
-DAMP p1. The overdamped x' is written as the gradient completes; the underdamped kick p1
+DAMP p1. The overdamped x' is written, from a register, two cycles after the gradient
+completes; the underdamped kick p1
 goes straight into U2; p2 is registered two cycles later, and x' and p' are written from
 it in the next cycle. The last write of a step also swaps the banks (the commit), so
-a linear step takes ``cells * cells / multipliers + 6`` cycles (22 for 8 cells on 4
-multipliers, 14 on 8). With QUARTIC, a pre-pass first computes k4_i c3_i for every cell
+a linear step takes ``cells * cells / multipliers + 8`` cycles (24 for 8 cells on 4
+multipliers, 16 on 8). With QUARTIC, a pre-pass first computes k4_i c3_i for every cell
 into a small memory that seeds each row's accumulator: U1 squares on even cycles and cubes
 on odd ones, U2 multiplies by k4, two cycles a cell (``2 cells + 6`` more cycles; the
 pre-pass exists only in a core built with ``quartic=True``). A sample costs no cycle: the
@@ -57,7 +58,7 @@ for the sample to be taken (it would swap the sample's bank back into use).
 
 A step starts only when the noise beat is ready. The default noise source makes a beat
 every ``cells / 2 * rounds / noise_unroll`` cycles on average (ICDF; `noise_cycles_per_step`),
-so a step takes the larger of the two on average: with 8 cells, 22 against 20 cycles on 4
+so a step takes the larger of the two on average: with 8 cells, 24 against 20 cycles on 4
 multipliers; on 8 multipliers the noise sets the pace (20) unless ``noise_unroll`` is raised.
 
 DSPs (`dsp_count`): ``multipliers + 2``, plus the ICDF shaper's two in the noise source
@@ -407,8 +408,8 @@ class Coupler(wiring.Component):
 
         # Stream: issue (read A and x) -> 1 (multiply) -> 2 (sum a word's products) -> 3
         # (accumulate) -> 4 (the gradient is complete: shift it by hs; the base and the
-        # overdamped noise added) -> 5 (round, saturate: overdamped write, underdamped
-        # kick p1) -> 6 (DAMP p1) -> 7 (p2, p1 + p2) -> 8 (underdamped write). Each stage
+        # overdamped noise added) -> 5 (round, saturate; underdamped kick p1) -> 6
+        # (overdamped write; DAMP p1) -> 7 (p2, p1 + p2) -> 8 (underdamped write). Each stage
         # carries its cell; `first` and `last` mark a row's blocks.
         issue = Signal()
         issue_cell = Signal(range(n))
@@ -468,16 +469,16 @@ class Coupler(wiring.Component):
 
         # Per-cell operands, each from a memory read port addressed the cycle before it is
         # used: x of the pre-pass's cell or of the update's (x_c: stage 4 overdamped, 8
-        # underdamped), p (p_c: stage 4 underdamped, 5 overdamped), the noise sample (xi_c:
+        # underdamped), p (p_c: stage 4 underdamped, 6 overdamped), the noise sample (xi_c:
         # stage 2 overdamped, 5 underdamped).
         write_cell = Signal(range(n))
         x_cell = Signal(range(n + 2))                    # the cell x_c holds next cycle
         x_c, p_c, xi_c = Signal(state), Signal(state), Signal(signed(16))
         stream_state = Signal()
         m.d.comb += [
-            write_cell.eq(Mux(under, c[8], c[5])),
+            write_cell.eq(Mux(under, c[8], c[6])),
             x_rd.addr.eq(Cat(x_cell[:cell_bits], bank ^ commit)),
-            p_rd.addr.eq(Cat(Mux(under, c[3], c[4]), bank)),
+            p_rd.addr.eq(Cat(Mux(under, c[3], c[5]), bank)),
             beats.read.addr.eq(Mux(idle, self.read.addr, Mux(under, c[4], c[1]))),
             x_c.eq(x_rd.data), p_c.eq(p_rd.data), xi_c.eq(beats.read.data),
         ]
@@ -577,9 +578,14 @@ class Coupler(wiring.Component):
         x_ud, sat_x = _saturate((Cat(Const(1, 1), x_c).as_signed() + (p_sum >> hshift)) >> 1,
                                 sw)
         x_next, next_sat, writing = Signal(state), Signal(), Signal()
-        m.d.comb += [writing.eq(Mux(under, v[8], v[5])),
-                     x_next.eq(Mux(under, x_ud, updated)),
-                     next_sat.eq(Mux(under, kick_sat8 | sat_p2 | sat_x, sat5))]
+        # The overdamped x' is registered (`updated_6`) and written at stage 6: its adder
+        # and saturation end in a register instead of the memory's write port (stage 6 is
+        # idle in that mode; the step still ends at the underdamped write, stage 8).
+        updated_6 = Signal(state)
+        m.d.sync += updated_6.eq(updated)
+        m.d.comb += [writing.eq(Mux(under, v[8], v[6])),
+                     x_next.eq(Mux(under, x_ud, updated_6)),
+                     next_sat.eq(Mux(under, kick_sat8 | sat_p2 | sat_x, kick_sat6))]
 
         # Sticky flags: the pre-pass's c2 or c3 or the update's, one cell a cycle, through
         # a register (`raised`, `raised_cell`): the flag is set the cycle after.
@@ -599,7 +605,7 @@ class Coupler(wiring.Component):
             with m.If(hit):
                 m.d.sync += flags[i].eq(1)
 
-        # Write x' and p' to the other bank (overdamped: p unchanged, at stage 5;
+        # Write x' and p' to the other bank (overdamped: p unchanged, at stage 6;
         # underdamped: p2, at stage 8), or a configured x or p to the current one.
         x_data, p_data = Signal(state), Signal(state)
         wr_cell, wr_bank = Signal(range(n)), Signal()
