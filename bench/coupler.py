@@ -400,6 +400,8 @@ SOLUTION_ERRORS = (0.01, 0.001)
 SOLUTION_CALIBRATION = 20_000
 #: Samples per thermox run that calibrates its error (three keys).
 THERMOX_CALIBRATION = 100_000
+#: thermox holds every sample: runs of more values than this are not made.
+THERMOX_MAX_VALUES = 5 * 10 ** 7
 #: The SoCs of the table: the ULX3S-85F's (moments on chip) and the iCEBreaker's (stream).
 SOLUTION_BOARDS = ("ulx3s-85f", "icebreaker")
 SOLUTION_HEADER = ("cells", "error", "method", "samples", "seconds", "how")
@@ -487,6 +489,10 @@ def _thermox_rows(A, errors, cells: int, out) -> list[SolutionRow]:
     rows = []
     for error in errors:
         n = math.ceil(THERMOX_CALIBRATION * (rms / error) ** 2)
+        if n * len(A) > THERMOX_MAX_VALUES:
+            rows.append(SolutionRow(cells, error, "thermox (CPU)", n, None,
+                                    f"not run: {n:,} x {len(A)} samples held at once"))
+            continue
         times = []
         for attempt in range(2):
             start = time.perf_counter()
@@ -518,19 +524,19 @@ def time_to_solution(cells=(8,), errors=SOLUTION_ERRORS, boards=SOLUTION_BOARDS,
         cal = inverse(A, SOLUTION_CALIBRATION, seed=seed, moments=True)
         rse = float(np.linalg.norm(cal.standard_error) / np.linalg.norm(cal.exact))
         need = {e: math.ceil(SOLUTION_CALIBRATION * (rse / e) ** 2) for e in errors}
-        golden_rate = None
+        golden_rate, measured = cal.seconds / SOLUTION_CALIBRATION, False
         for e in errors:
             n = need[e]
-            if n <= MAX_SAMPLES and golden_rate is None:
+            if n <= MAX_SAMPLES and not measured:
                 out(f"{d} cells: golden model, {n} samples...")
                 r = inverse(A, n, seed=seed, moments=True)
-                golden_rate = r.seconds / n
+                golden_rate, measured = r.seconds / n, True
                 rows.append(SolutionRow(d, e, "golden model (numpy)", n, r.seconds,
                                         f"measured, error {100 * r.relative_error:.3g}%"))
             else:
-                rows.append(SolutionRow(d, e, "golden model (numpy)", n,
-                                        None if golden_rate is None else golden_rate * n,
-                                        "extrapolated from the run above"))
+                rows.append(SolutionRow(d, e, "golden model (numpy)", n, golden_rate * n,
+                                        "extrapolated (seconds a sample of the run above)"
+                                        if measured else "extrapolated from the calibration"))
         for name in boards:
             board = get_board(name)
             config, label = board.soc, name
