@@ -195,10 +195,10 @@ def _f(value, fmt):
 
 
 def default_backends() -> tuple[str, ...]:
-    """Every backend of `sampling.BACKENDS` but board (whose --port sim runs the whole SoC
-    in Verilator, serial link and all: ask for it with ``--backends``)."""
+    """Every backend of `sampling.BACKENDS` (board on ``--port sim``: the SoC's Verilog in
+    Verilator, serial link and all)."""
     from tritherm.apps.generate import sampling
-    return tuple(b for b in sampling.BACKENDS if b != "board")
+    return tuple(sampling.BACKENDS)
 
 
 def bench_generate(backends=None, hidden=DEFAULT_HIDDEN_SWEEP, count: int = DEFAULT_COUNT,

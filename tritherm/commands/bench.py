@@ -295,8 +295,8 @@ def register(sub) -> None:
                                   "(default coupler-stats.png)")
     p.add_argument("--seed", help="coupler-stats, generate: noise seed (default 1)")
     p.add_argument("--backends", help="generate: backends to time, comma-separated (default: "
-                                      "every backend of `tritherm apps generate sample` but "
-                                      "board, which times the SoC simulated on --port sim)")
+                                      "every backend of `tritherm apps generate sample`; "
+                                      "board runs on --port sim)")
     p.add_argument("--hidden", help="generate: hidden-unit counts of the sweep, "
                                     "comma-separated (default 32,64,128,256)")
     p.add_argument("--count", help="generate: images of each digit a generator makes for "
