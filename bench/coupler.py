@@ -401,7 +401,7 @@ SOLUTION_CALIBRATION = 20_000
 #: Samples per thermox run that calibrates its error (three keys).
 THERMOX_CALIBRATION = 100_000
 #: thermox holds every sample: runs of more values than this are not made.
-THERMOX_MAX_VALUES = 5 * 10 ** 7
+THERMOX_MAX_VALUES = 12 * 10 ** 7
 #: The SoCs of the table: the ULX3S-85F's (moments on chip) and the iCEBreaker's (stream).
 SOLUTION_BOARDS = ("ulx3s-85f", "icebreaker")
 SOLUTION_HEADER = ("cells", "error", "method", "samples", "seconds", "how")
@@ -443,28 +443,36 @@ def soc_cycles_per_step(config, program, samples=(8, 24)) -> float:
     return (cycles[1] - cycles[0]) / ((samples[1] - samples[0]) * thin)
 
 
-def link_seconds(config, plan, n: int, moments: bool) -> float:
-    """Seconds on the serial link at ``config.baud`` (ten bits a byte) for a linalg run of
-    n samples: the program's COUPLER_WRITE frames and their answers, then with `moments`
-    the burn-in and main COUPLER_MOMENTS runs (command, OK, MOMENTS frames, RUN_DONE),
-    else one COUPLER_RUN and a SAMPLE frame per sample."""
+def link_bytes(config, plan, n: int, moments: bool) -> tuple[int, int]:
+    """(bytes to the device, bytes from it) of a linalg run of n samples on `config`'s SoC:
+    the program's COUPLER_WRITE frames and their answers, then with `moments` the burn-in
+    and main COUPLER_MOMENTS runs (command, OK, MOMENTS frames, RUN_DONE), else one
+    COUPLER_RUN and a SAMPLE frame per sample."""
     from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, max_coupler_writes,
                                             moments_payload_bytes, sample_payload_bytes)
     from tritherm.sim.linalg import moment_block
     frame = HEADER_BYTES + CRC_BYTES
     writes = len(plan.program.writes())
     frames = -(-writes // max_coupler_writes())
-    total = writes * 6 + frames * (2 * frame + 1)
+    sent, got = writes * 6 + frames * frame, frames * (frame + 1)
     done = frame + 9
     if moments:
         block = frame + moments_payload_bytes(config.cells)
-        burn = -(-plan.burn_in // plan.thin)
-        total += 2 * (frame + 6 + frame + 1 + done)
-        total += (-(-burn // 0xFFFF) + -(-n // moment_block(n))) * block
+        burn = plan.burn_in // plan.thin
+        runs = (2 if plan.burn_in else 1)
+        sent += runs * (frame + 6)
+        got += runs * (frame + 1 + done)
+        got += ((-(-burn // 0xFFFF) if plan.burn_in else 0) + -(-n // moment_block(n))) * block
     else:
-        total += frame + 4 + frame + 1 + done
-        total += (plan.burn_in // plan.thin + n) * (frame + sample_payload_bytes(config.cells))
-    return 10 * total / config.baud
+        sent += frame + 4
+        got += frame + 1 + done
+        got += (plan.burn_in // plan.thin + n) * (frame + sample_payload_bytes(config.cells))
+    return sent, got
+
+
+def link_seconds(config, plan, n: int, moments: bool) -> float:
+    """Seconds on the serial link at ``config.baud`` (ten bits a byte) for `link_bytes`."""
+    return 10 * sum(link_bytes(config, plan, n, moments)) / config.baud
 
 
 def _thermox_rows(A, errors, cells: int, out) -> list[SolutionRow]:

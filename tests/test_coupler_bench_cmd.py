@@ -194,3 +194,26 @@ def test_bad_options_are_one_sentence(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("moments", [True, False], ids=["moments", "stream"])
+def test_time_to_solution_counts_the_bytes_the_simulated_soc_sends(moments):
+    """`link_bytes` (the time-to-solution table's link time) against the bytes `SocCore`
+    really exchanges for a linalg run of 40 samples after a burn-in, moments or stream."""
+    from tritherm.bench.coupler import link_bytes
+    from tritherm.firmware.protocol import Op, encode_frame, pack_moments_run, pack_run
+    from tritherm.sim.linalg import moment_block, prepare
+    from tritherm.sim.verify import soc_vectors as sv
+    config, n = sv.SOC_TEST_CONFIG, 40
+    plan = prepare(spd_test_matrix(), burn_in=30, thin=4, n=100)
+    if moments:
+        runs = [sv.Run(plan.burn_in, block=0xFFFF), sv.Run(n * plan.thin, block=moment_block(n))]
+        commands = [encode_frame(Op.COUPLER_MOMENTS, pack_moments_run(r.steps, r.block))
+                    for r in runs]
+    else:
+        runs = [sv.Run(plan.burn_in + n * plan.thin)]
+        commands = [encode_frame(Op.COUPLER_RUN, pack_run(runs[0].steps))]
+    writes = sv.configure(plan.program.writes())
+    result = sv.run_amaranth(config, writes + runs)
+    sent = sum(len(w.data) for w in writes) + sum(len(c) for c in commands)
+    assert link_bytes(config, plan, n, moments) == (sent, result["bytes"])
