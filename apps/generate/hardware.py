@@ -415,6 +415,7 @@ def throughput(model: GenerativeModel | None = None, clock_hz: float | None = No
     baud = soc.baud if baud is None else int(baud)
     cells = model.cells if cells is None else cells
     core = Coupler(cells, multipliers, quartic=True)
+    core._MustUse__silence = True                # asked for its noise pace, not elaborated
     per_step = max(coupler_cycles_per_step(cells, multipliers, quartic=True),
                    core.noise_cycles_per_step)
     steps = 2 * model.steps
