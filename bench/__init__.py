@@ -1,9 +1,10 @@
 """Benchmarks: commands that place and route each core with the open toolchain and print
-tables (``tritherm bench ternary|noise|coupler|coupler-stats``), one module per core.
+tables (``tritherm bench ternary|noise|coupler|coupler-stats|digits|generate``), one module
+per core or application.
 
 `placement` holds what they share (yosys + nextpnr through a `Harness`, the placed-results
-cache); `ternary`, `noise` and `coupler` are the benchmarks themselves; `digits` measures the
-classifier application (`tritherm.apps.digits`).
+cache); `ternary`, `noise` and `coupler` are the benchmarks themselves; `digits` and `generate`
+measure the applications (`tritherm.apps.digits`, `tritherm.apps.generate`).
 """
 
 from .coupler import *  # noqa: F401,F403

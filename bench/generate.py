@@ -206,8 +206,8 @@ def bench_generate(backends=None, hidden=DEFAULT_HIDDEN_SWEEP, count: int = DEFA
     """Print the three tables; return (quality rows, timing rows, hidden rows). Everything
     runs on one BLAS thread, as training does (the products are small; OpenBLAS's threads
     on a busy machine made float generation 13 times slower)."""
-    from tritherm.apps.generate.model import _one_blas_thread
-    with _one_blas_thread():
+    from tritherm.threads import one_blas_thread
+    with one_blas_thread():
         return _bench(default_backends() if backends is None else tuple(backends), hidden,
                       count, seed, out)
 

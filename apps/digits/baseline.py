@@ -6,8 +6,10 @@ import warnings
 
 import numpy as np
 
+from tritherm.threads import one_blas_thread
+
 from .data import GREY_LEVELS, load_split
-from .model import HIDDEN, _one_blas_thread
+from .model import HIDDEN
 
 __all__ = ["float_baseline"]
 
@@ -31,7 +33,7 @@ def float_baseline(seed: int, hidden: tuple[int, ...] = HIDDEN, max_iter: int = 
     x_train, y_train, x_test, y_test = data if data is not None else load_split()
     scale = float(GREY_LEVELS - 1)
     classifier = MLPClassifier(hidden_layer_sizes=hidden, max_iter=max_iter, random_state=seed)
-    with warnings.catch_warnings(), _one_blas_thread():
+    with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         classifier.fit(x_train / scale, y_train)
     accuracy = float(classifier.score(x_test / scale, y_test))

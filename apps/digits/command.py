@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from tritherm.commands._device import device_board, no_port_without_board, open_device
+from tritherm.commands._device import check_backend_options, open_device
 from tritherm.commands._files import load_int_array
 from tritherm.commands._output import add_json_option, print_json, table
 from tritherm.commands._values import parse_count, parse_seed
@@ -96,19 +96,10 @@ def _inputs(args):
     return images, labels
 
 
-def _check_backend_options(args) -> None:
-    if args.backend != "rtl" and args.simulator is not None:
-        raise UserError("--simulator goes with --backend rtl")
-    if args.backend == "board":
-        device_board(args)                 # --port given and sane, --board known
-    else:
-        no_port_without_board(args)
-
-
 def _eval(args) -> int:
     from .integer import load_model
     from .report import confusion_matrix
-    _check_backend_options(args)
+    check_backend_options(args)
     plot = output_path(args.plot, "--plot file", (".png",)) if args.plot is not None else None
     network = load_model(args.model)
     images, labels = _inputs(args)

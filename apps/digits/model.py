@@ -28,13 +28,14 @@ same whatever the machine's thread count.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from tritherm.threads import one_blas_thread
 
 from .data import CLASSES, GREY_LEVELS, PIXELS, load_split
 
@@ -260,16 +261,8 @@ def train(seed: int, quantized: bool = True, config: TrainConfig = TrainConfig()
         The trained network, its activation scales frozen.
     """
     x_train, y_train, x_test, y_test = data if data is not None else load_split()
-    with _one_blas_thread():
+    with one_blas_thread():
         return _train(seed, quantized, config, progress, x_train, y_train, x_test, y_test)
-
-
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:                                     # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _train(seed, quantized, config, progress, x_train, y_train, x_test, y_test):

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from tritherm.commands._device import device_board, no_port_without_board
+from tritherm.commands._device import check_backend_options
 from tritherm.commands._output import add_json_option, print_json, step_progress, table
 from tritherm.commands._values import parse_count, parse_seed
 from tritherm.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
@@ -98,15 +98,6 @@ def _train(args) -> int:
 
 # --- sample --------------------------------------------------------------------------------
 
-def _check_backend_options(args) -> None:
-    if args.backend != "rtl" and args.simulator is not None:
-        raise UserError("--simulator goes with --backend rtl")
-    if args.backend == "board":
-        device_board(args)                 # --port given and sane, --board known
-    else:
-        no_port_without_board(args)
-
-
 def _parse_digit(text) -> int:
     try:
         value = int(text, 10)
@@ -120,7 +111,7 @@ def _parse_digit(text) -> int:
 def _sample(args) -> int:
     from . import report, sampling
     from .model import CLASSES, load_model
-    _check_backend_options(args)
+    check_backend_options(args)
     digits = list(range(CLASSES)) if args.digit is None else [_parse_digit(args.digit)]
     count = (DEFAULT_COUNT if args.count is None else
              parse_count(args.count, "count", high=MAX_COUNT))
@@ -174,7 +165,7 @@ def _run(model, digits, count, seed, args) -> dict:
     """`sampling.sample` on the backend asked (a simulator for rtl, the port for board),
     on one BLAS thread."""
     from . import sampling
-    from .model import _one_blas_thread
+    from tritherm.threads import one_blas_thread
     options = {}
     if args.backend == "rtl":
         options["simulator"] = args.simulator or "verilator"
@@ -182,7 +173,7 @@ def _run(model, digits, count, seed, args) -> dict:
         options.update(port=args.port, board=args.board)
     # One BLAS thread: the products are small, and on a busy machine OpenBLAS's threads
     # wait for each other (13 times slower measured with two cores shared).
-    with _one_blas_thread():
+    with one_blas_thread():
         return sampling.sample(model, digits, count, seed, args.backend,
                                progress=step_progress(f"{args.backend}: digits"), **options)
 

@@ -62,6 +62,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tritherm.errors import UserError
+from tritherm.threads import one_blas_thread
 
 __all__ = [
     "PIXELS", "CLASSES", "KT", "J2", "J4", "HSHIFT", "STEP", "T_FINAL", "STEPS", "RAMP_STEPS",
@@ -602,14 +603,6 @@ def solve(stats: NoisingStats, mask, ridge: float, bias_ridge: float, couplings=
 
 # --- training ------------------------------------------------------------------------------
 
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:                                     # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _training_images(config: TrainConfig, data=None):
     if data is None:
         from tritherm.apps.digits.data import load_split
@@ -656,7 +649,7 @@ def train(seed: int, config: TrainConfig = TrainConfig(),
     mask = coupling_mask(config.hidden, config.visible_couplings)
     force = model.data_force(images)
     total, actions = None, []
-    with _one_blas_thread():
+    with one_blas_thread():
         for epoch in range(1, config.epochs + 1):
             stats = noising_stats(force, labels, rng, progress=step_progress)
             before = stats.action(model.couplings, model.bias)

@@ -41,6 +41,18 @@ def device_board(args):
     return get_board(args.board)
 
 
+def check_backend_options(args) -> None:
+    """An application's ``--backend golden|rtl|board`` against the options that go with
+    one backend: ``--simulator`` only with rtl, ``--port`` (and ``--board``) only with
+    board."""
+    if args.backend != "rtl" and args.simulator is not None:
+        raise UserError("--simulator goes with --backend rtl")
+    if args.backend == "board":
+        device_board(args)                 # --port given and sane, --board known
+    else:
+        no_port_without_board(args)
+
+
 def open_device(args):
     """The device on --port (a serial port, or sim), checked against --board's SoC."""
     from tritherm.firmware.device import open_device
