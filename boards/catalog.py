@@ -238,8 +238,9 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 # FT2232H makes 12 MHz / 2 = 6 Mbaud exactly, 24 MHz / 6 Mbaud = 4 cycles a bit. ULX3S: the
 # FT231X stops at 3 Mbaud, 30 MHz / 3 Mbaud = 10. The iCESugar's iCELink and the
 # OrangeCrab's external adapter are not known to go past 1 Mbaud: they keep it.
-# Block moments on chip (SocConfig.moments, one DSP and about 300 LUT4) on every ECP5 SoC;
-# the iCE40UP5K has neither the logic cells nor the DSP left for them.
+# Block moments on chip (SocConfig.moments, one DSP and about 500 LUT4) on every ECP5 SoC;
+# not on the iCE40UP5K: they would take its last SB_MAC16 and about 250 of the 307 logic
+# cells left, on a part whose 24 MHz timing is already a draw between nextpnr seeds.
 _SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=8,
                       multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False)
 _ICEBREAKER_BAUD = 6_000_000
