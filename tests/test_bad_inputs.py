@@ -690,15 +690,17 @@ row("build-unknown-design", [*B, "--design", "cpu"], "--design")
 row("build-design-empty", [*B, "--design", ""], "--design")
 row("build-design-with-target", [*B, "ternary-selftest", "--design", "echo"], "--design")
 for option, bad in (("--lanes", "4"), ("--inputs", "5"), ("--max-k", "40"), ("--cells", "2"),
-                    ("--multipliers", "1"), ("--shaper", "clt"), ("--clock-mhz", "12")):
+                    ("--multipliers", "1"), ("--shaper", "clt"), ("--clock-mhz", "12"),
+                    ("--moments", "off")):
     row(f"build-noise-selftest-with{option}", [*B, "noise-selftest", option, bad],
         option)
 for option, bad in (("--cells", "2"), ("--multipliers", "1"), ("--shaper", "clt"),
-                    ("--quartic", "on"), ("--clock-mhz", "12")):
+                    ("--quartic", "on"), ("--moments", "on"), ("--clock-mhz", "12")):
     row(f"build-ternary-selftest-with{option}", [*B, "ternary-selftest", option, bad],
         option)
 for option, bad in (("--lanes", "1"), ("--inputs", "5"), ("--max-k", "40"), ("--cells", "2"),
-                    ("--multipliers", "1"), ("--shaper", "clt"), ("--quartic", "on")):
+                    ("--multipliers", "1"), ("--shaper", "clt"), ("--quartic", "on"),
+                    ("--moments", "off")):
     row(f"build-echo-with{option}", [*B, "--design", "echo", option, bad], option)
 for option, bad, name in [
     ("--lanes", "0", "zero"), ("--lanes", "-1", "negative"), ("--lanes", "one", "text"),
@@ -708,13 +710,16 @@ for option, bad, name in [
     ("--multipliers", "3", "not-power-of-two"), ("--multipliers", "0", "zero"),
     ("--multipliers", "16", "more-than-cells"),
     ("--shaper", "box", "unknown"), ("--shaper", "", "empty"),
-    ("--quartic", "yes", "unknown"),
+    ("--quartic", "yes", "unknown"), ("--moments", "1", "unknown"),
     ("--clock-mhz", "0", "zero"), ("--clock-mhz", "-12", "negative"),
     ("--clock-mhz", "nan", "nan"), ("--clock-mhz", "inf", "inf"),
     ("--clock-mhz", "fast", "text"), ("--clock-mhz", "1000", "too-fast"),
     ("--clock-mhz", "13.37", "inexact"),
 ]:
     row(f"build-soc{option}-{name}", [*B, option, bad], option.lstrip("-").split("-")[0])
+row("build-soc-too-many-cells-for-moments",
+    ["build", "--board", "ulx3s-85f", "--cells", "192", "--multipliers", "16"],
+    "--moments off")
 row("build-soc-clock-above-pll-says-below", [*B, "--clock-mhz", "1000"], "(-73.00%)")
 for option, bad, name in (("--lanes", "0", "zero"), ("--inputs", "-5", "negative"),
                           ("--max-k", "0", "zero"), ("--lanes", "999999", "huge")):

@@ -33,13 +33,13 @@ def run(args) -> int:
         if _array_options(args) or _soc_options(args):
             raise UserError("noise-selftest takes no sizes (--lanes, --inputs, --max-k "
                             "are ternary-selftest's; --cells, --multipliers, --shaper, "
-                            "--quartic, --clock-mhz the SoC's)")
+                            "--quartic, --moments, --clock-mhz the SoC's)")
         from tritherm.boards.build import build_noise_selftest
         report = build_noise_selftest(board, build_dir=args.build_dir, progress=_say(args))
         return _finish(report, board, args)
     if _soc_options(args):
-        raise UserError("--cells, --multipliers, --shaper, --quartic and --clock-mhz size "
-                        "the SoC; leave out the target to build it")
+        raise UserError("--cells, --multipliers, --shaper, --quartic, --moments and "
+                        "--clock-mhz size the SoC; leave out the target to build it")
     from tritherm.boards.build import build_selftest
     shape = _array_shape(board.selftest_shape, args) if _array_options(args) else None
     report = build_selftest(board, shape=shape, build_dir=args.build_dir, progress=_say(args))
@@ -82,7 +82,8 @@ def _array_shape(default, args):
 
 def _soc_options(args) -> bool:
     return any(getattr(args, name) is not None
-               for name in ("cells", "multipliers", "shaper", "quartic", "clock_mhz"))
+               for name in ("cells", "multipliers", "shaper", "quartic", "moments",
+                            "clock_mhz"))
 
 
 def _build_soc(args) -> int:
@@ -94,10 +95,10 @@ def _build_soc(args) -> int:
         raise UserError(f"--design must be one of {', '.join(SOC_DESIGNS)}, got {design!r}")
     if design == "echo" and (_array_options(args) or any(
             getattr(args, name) is not None
-            for name in ("cells", "multipliers", "shaper", "quartic"))):
+            for name in ("cells", "multipliers", "shaper", "quartic", "moments"))):
         raise UserError("the echo design has no array or coupler: --lanes, --inputs, "
-                        "--max-k, --cells, --multipliers, --shaper and --quartic size the SoC "
-                        "(--design soc); only --clock-mhz applies to it")
+                        "--max-k, --cells, --multipliers, --shaper, --quartic and --moments "
+                        "size the SoC (--design soc); only --clock-mhz applies to it")
     board = get_board(args.board)
     if args.clock_mhz is not None:
         try:
@@ -120,12 +121,16 @@ def _soc_config(board_config, args):
             changes[name] = getattr(args, name)
     if args.quartic is not None:
         changes["quartic"] = args.quartic == "on"
+    if args.moments is not None:
+        changes["moments"] = args.moments == "on"
     if args.clock_mhz is not None:
         changes["clock_hz"] = args.clock_mhz * 1e6
     try:
         return board_config.with_(**changes) if changes else None
     except ValueError as error:
-        raise UserError(option_names(str(error), _OPTIONS)) from None
+        hint = ("; build it with --moments off (the board's SoC has them)"
+                if "with moments" in str(error) and args.moments is None else "")
+        raise UserError(option_names(str(error), _OPTIONS) + hint) from None
 
 
 #: The options that set each size, for messages.
@@ -151,6 +156,9 @@ def register(sub) -> None:
     p.add_argument("--shaper", help="SoC: the noise shaper, clt or icdf")
     p.add_argument("--quartic", choices=("on", "off"),
                    help="SoC: build the coupler's quartic pre-pass (default: the board's)")
+    p.add_argument("--moments", choices=("on", "off"),
+                   help="SoC: accumulate the coupler's block moments on chip (default: the "
+                        "board's; at most 125 cells)")
     p.add_argument("--clock-mhz", type=float,
                    help="SoC: the design clock in MHz (the board clock needs no PLL; "
                         "another must be exact from it)")
