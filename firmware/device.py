@@ -33,7 +33,8 @@ from .protocol import (COUNTER_REGISTERS, IDENTITY_WORDS, MAGIC, MAX_PAYLOAD,
                        max_coupler_writes, max_weight_bytes, pack_coupler_writes,
                        pack_load_weights, pack_matvec, pack_noise, pack_read_regs, pack_run,
                        pack_write_reg, response, unpack_matvec, unpack_noise, unpack_run_done,
-                       unpack_sample, moments_payload_bytes, pack_moments_run, unpack_moments)
+                       unpack_sample, moments_payload_bytes, pack_moments_run, unpack_moments,
+                       sample_payload_bytes)
 from .transport import DeviceError, SerialTransport, SimTransport, Transport, TransportError
 
 __all__ = ["Device", "DeviceError", "TransportError", "Identity", "FlagReport", "CouplerRun",
@@ -492,6 +493,7 @@ class Device:
         words = np.frombuffer(reply.data, dtype="<u4").tolist()
         self._identity = Identity.decode(words, self.transport.description)
         self._max_length = max(MAX_PAYLOAD, 1 + 4 * self._identity.array.lanes,
+                               sample_payload_bytes(self._identity.cells),
                                moments_payload_bytes(self._identity.cells)
                                if self._identity.moments else 0)
         self._parser.max_length = self._max_length

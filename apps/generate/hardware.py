@@ -261,7 +261,6 @@ def board_writes(model: GenerativeModel, digit: int, seed: int, cells: int,
 
 def _open(model, port: str, board: str | None):
     from tritherm.firmware.device import DeviceError, open_device
-    from tritherm.firmware.protocol import sample_payload_bytes
     if port != "sim" and board is None:
         board = DEFAULT_BOARD
     config = generator_config(model, board)
@@ -278,10 +277,6 @@ def _open(model, port: str, board: str | None):
         raise UserError(f"{device.transport.description}'s coupler has {ident.cells} cells"
                         f"{'' if ident.quartic else ' and no quartic pre-pass'}; the "
                         f"generator needs {model.cells} cells with the quartic pre-pass")
-    # A SAMPLE of more than 127 cells is longer than any command (MAX_PAYLOAD): let the
-    # host's frame parser take it (firmware/device.py sizes the parser for MATVEC only).
-    device._max_length = max(device._max_length, sample_payload_bytes(ident.cells))
-    device._parser.max_length = device._max_length
     return device
 
 
