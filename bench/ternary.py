@@ -55,7 +55,8 @@ DEFAULT_ROWS = {
               ("dense-2bit", 15, 16), ("dense-2bit", 16, 16), ("dense", 16, 16),
               ("dense-2bit", 32, 8), ("dense-2bit", 8, 32), ("dense-base3", 16, 15),
               ("int8-dsp", 8, 10), ("int8-logic", 8, 10), ("int8-dsp", 2, 4), *LANE_ROWS],
-    "ecp5": [("tree", 32, 20), ("dense", 64, 32)],
+    "ecp5": [("tree", 32, 20), ("dense", 64, 32), ("dense-2bit", 64, 32),
+             ("dense-2bit", 32, 32)],
 }
 #: The largest int8 array whose multipliers all fit the part's DSP blocks.
 DSP_LIMIT_SIZES = {"ice40": (2, 4), "ecp5": (12, 13)}
@@ -372,5 +373,10 @@ def bench_layer(families=("ice40", "ecp5"), out=print) -> list[LayerRow]:
     rows = [measured_row(family, *spec) for family in families
             for spec in DEFAULT_ROWS[family]]
     layer = layer_rows([row for row in rows if row is not None])
+    macs, layers = layer_macs(), BITNET_2B4T["layers"]
+    out(f"BitNet b1.58 2B4T: {macs:,} ternary MACs a layer, {layers * macs:,} a token "
+        f"({layers} layers); its weights take "
+        + " or ".join(f"{layers * macs * bits / 8e6:,.1f} MB ({name})"
+                      for name, bits in WEIGHT_BITS.items()))
     out(layer_table(layer))
     return layer
