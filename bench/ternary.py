@@ -51,12 +51,11 @@ LANE_ROWS = [("lane-adder-tree", 1, 16), ("lane-compressor", 1, 16), ("lane-bit-
 #: (256 MAC/cycle on the iCE40UP5K, 2,048 on the ECP5-85F) in several shapes, the int8
 #: designs, the lane studies. `ternary_measured` holds their placed figures.
 DEFAULT_ROWS = {
-    "ice40": [("tree", 8, 10), ("dense-2bit", 14, 16), ("dense", 14, 15),
-              ("dense-2bit", 15, 16), ("dense-2bit", 16, 16), ("dense", 16, 16),
+    "ice40": [("tree", 8, 10), ("dense-2bit", 14, 16), ("dense-2bit", 15, 16),
+              ("dense-2bit", 16, 16), ("dense", 16, 16),
               ("dense-2bit", 32, 8), ("dense-2bit", 8, 32), ("dense-base3", 16, 15),
               ("int8-dsp", 8, 10), ("int8-logic", 8, 10), ("int8-dsp", 2, 4), *LANE_ROWS],
-    "ecp5": [("tree", 32, 20), ("dense", 64, 32), ("dense-2bit", 64, 32),
-             ("dense-2bit", 32, 32)],
+    "ecp5": [("dense-2bit", 32, 32), ("dense-2bit", 64, 32), ("dense", 64, 32)],
 }
 #: The largest int8 array whose multipliers all fit the part's DSP blocks.
 DSP_LIMIT_SIZES = {"ice40": (2, 4), "ecp5": (12, 13)}
