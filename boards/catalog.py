@@ -329,8 +329,8 @@ BOARDS: dict[str, Board] = {board.name: board for board in (
 #: board's own SoC with a coupler of the model's 192 cells (64 visible + 128 hidden) on 16
 #: A x multipliers, quartic pre-pass on, no block moments. The boards' default SoCs keep
 #: the SPU's 8 cells. Built with ``tritherm build --board ulx3s-85f --cells 192
-#: --multipliers 16`` (1 Mbaud then): 14,527 LUT4 of 83,640, 5,657 FF, 66 DP16KD of 208,
-#: 20 MULT18X18D of 156, 51.73 MHz against the 30 MHz design clock. A step is 2,702
+#: --multipliers 16 --quartic on --moments off`` (3 Mbaud): 14,920 logic cells of 83,640,
+#: 66 DP16KD of 208, 20 MULT18X18D of 156, 50.78 MHz against the 30 MHz design clock. A step is 2,702
 #: cycles (12 A words a row, 8 to drain, 390 for the quartic pre-pass): 0.46 s of coupler
 #: time an image, beside the 74,188 configuration writes an image costs on the link.
 GENERATOR_SOCS: dict[str, SocConfig] = {
