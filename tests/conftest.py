@@ -40,3 +40,17 @@ def shipped():
     """The shipped digit classifier (`tritherm.apps.digits.load_model`)."""
     from tritherm.apps.digits import load_model
     return load_model()
+
+
+@pytest.fixture
+def cli(capsys):
+    """`tritherm ARGV...` run in this process: ``cli(argv) -> (exit status, stdout,
+    stderr)``, each argument passed through str()."""
+    from tritherm.cli import main
+
+    def run(argv):
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run

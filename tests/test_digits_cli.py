@@ -9,16 +9,8 @@ import numpy as np
 import pytest
 
 from tritherm.apps.digits import load_model, load_split
-from tritherm.cli import main
 
 SEED = int(os.environ.get("TRITHERM_SEED", "1"))
-
-
-def run(argv, capsys):
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +30,8 @@ def sample(test_split, count, tmp_path):
     return images[chosen], labels[chosen]
 
 
-def test_golden_classifies_the_test_split_at_97_percent(tmp_path, capsys, test_split):
-    code, out, _ = run(["apps", "digits", "eval", "--json", "--plot", tmp_path / "c.png"],
-                       capsys)
+def test_golden_classifies_the_test_split_at_97_percent(tmp_path, cli, test_split):
+    code, out, _ = cli(["apps", "digits", "eval", "--json", "--plot", tmp_path / "c.png"])
     document = json.loads(out)
     assert code == 0 and document["images"] == 360 and document["agreement"] == 1.0
     assert document["accuracy"] >= 0.97
@@ -51,11 +42,11 @@ def test_golden_classifies_the_test_split_at_97_percent(tmp_path, capsys, test_s
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
-def test_rtl_logits_equal_the_golden_model(simulator, tmp_path, capsys, test_split):
+def test_rtl_logits_equal_the_golden_model(simulator, tmp_path, cli, test_split):
     images, labels = sample(test_split, 3, tmp_path)
-    code, out, err = run(["apps", "digits", "eval", "--backend", "rtl", "--simulator",
+    code, out, err = cli(["apps", "digits", "eval", "--backend", "rtl", "--simulator",
                           simulator, "--images", tmp_path / "x.npy", "--labels",
-                          tmp_path / "y.npy", "--json"], capsys)
+                          tmp_path / "y.npy", "--json"])
     document = json.loads(out)
     assert code == 0, err
     assert document["agreement"] == 1.0 and document["images"] == 3
@@ -63,16 +54,16 @@ def test_rtl_logits_equal_the_golden_model(simulator, tmp_path, capsys, test_spl
 
 
 @pytest.mark.xdist_group("soc-sim")
-def test_board_logits_equal_the_golden_model_through_the_simulated_soc(tmp_path, capsys,
+def test_board_logits_equal_the_golden_model_through_the_simulated_soc(tmp_path, cli,
                                                                       test_split):
     images, _ = sample(test_split, 2, tmp_path)
-    code, out, err = run(["apps", "digits", "eval", "--backend", "board", "--port", "sim",
-                          "--images", tmp_path / "x.npy"], capsys)
+    code, out, err = cli(["apps", "digits", "eval", "--backend", "board", "--port", "sim",
+                          "--images", tmp_path / "x.npy"])
     assert code == 0, err
     assert "logits equal to the golden integer model: 100.00%" in out
 
 
-def test_a_wrong_logit_fails_and_is_shown(tmp_path, capsys, test_split, monkeypatch):
+def test_a_wrong_logit_fails_and_is_shown(tmp_path, cli, test_split, monkeypatch):
     from tritherm.apps.digits import hardware
     images, _ = sample(test_split, 4, tmp_path)
     real = hardware.golden_backend
@@ -89,21 +80,21 @@ def test_a_wrong_logit_fails_and_is_shown(tmp_path, capsys, test_split, monkeypa
         backend.run = run_wrong
         return backend
     monkeypatch.setattr(hardware, "golden_backend", off_by_one)
-    code, out, err = run(["apps", "digits", "eval", "--images", tmp_path / "x.npy"], capsys)
+    code, out, err = cli(["apps", "digits", "eval", "--images", tmp_path / "x.npy"])
     assert code == 1
     assert "image 1 logit 7" in err and "1 of 40 logits differ" in err
     assert "99.97%" not in out and "97.50%" in out          # 39 of 40 logits agree
 
 
-def test_train_from_the_command_line_learns(tmp_path, capsys):
+def test_train_from_the_command_line_learns(tmp_path, cli):
     out_file = tmp_path / "m.npz"
-    code, out, _ = run(["apps", "digits", "train", "--seed", SEED % 1000 + 1, "--epochs", 3,
-                        "--out", out_file], capsys)
+    code, out, _ = cli(["apps", "digits", "train", "--seed", SEED % 1000 + 1, "--epochs", 3,
+                        "--out", out_file])
     assert code == 0
     assert out.count("epoch") == 6                    # float32 and ternary, 3 epochs each
     model = load_model(out_file)
     assert model.metadata["command"].startswith("tritherm apps digits train --seed")
-    code, out, _ = run(["apps", "digits", "eval", "--model", out_file, "--json"], capsys)
+    code, out, _ = cli(["apps", "digits", "eval", "--model", out_file, "--json"])
     # Three epochs from a random seed reach 0.79 to 0.95 (seen over seeds); chance is 0.10
     # and an untrained network stays near it, so 0.5 separates learning from not learning.
     assert json.loads(out)["accuracy"] > 0.5

@@ -21,13 +21,6 @@ from tritherm.cli import main
 SEED = int(os.environ.get("TRITHERM_SEED", "1"))
 
 
-def run(argv, capsys):
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def seed(offset=0):
     """A noise or training seed from the run's seed, printed for replay."""
     value = (SEED + offset) % 10_000 + 1
@@ -63,20 +56,20 @@ def read_png(path) -> np.ndarray:
     return rows[:, 1:]
 
 
-def test_train_from_the_command_line_learns(tmp_path, capsys):
+def test_train_from_the_command_line_learns(tmp_path, cli):
     out_file = tmp_path / "m.npz"
     train_seed = seed()
-    code, out, err = run(["apps", "generate", "train", "--seed", train_seed, "--hidden", 8,
-                          "--epochs", 1, "--out", out_file], capsys)
+    code, out, err = cli(["apps", "generate", "train", "--seed", train_seed, "--hidden", 8,
+                          "--epochs", 1, "--out", out_file])
     assert code == 0, err
     assert out.count("epoch 1/1: action") == 1 and str(out_file) in out
     model = gm.load_model(out_file)
     assert model.hidden == 8 and model.seed == train_seed and model.meta["images"] == 1437
     assert model.meta["command"] == (f"tritherm apps generate train --seed {train_seed} "
                                      f"--hidden 8 --epochs 1")
-    code, out, err = run(["apps", "generate", "sample", "--model", out_file, "--backend",
+    code, out, err = cli(["apps", "generate", "sample", "--model", out_file, "--backend",
                           "float", "--count", 4, "--seed", seed(1), "--out",
-                          tmp_path / "g.png", "--json"], capsys)
+                          tmp_path / "g.png", "--json"])
     assert code == 0, err
     document = json.loads(out)
     # One epoch with 8 hidden units recognises 0.95 to 1.0 of each digit (seen over seeds);
@@ -164,15 +157,15 @@ def test_the_grid_has_a_row_per_digit(sampled):
             np.testing.assert_array_equal(tile, 255 - np.round(image * 255 / 16).reshape(8, 8))
 
 
-def test_golden_equals_fixed_image_for_image(tmp_path, capsys):
+def test_golden_equals_fixed_image_for_image(tmp_path, cli):
     noise_seed = seed(3)
     digit = SEED % 10
     saved = {}
     for backend in ("golden", "fixed"):
-        code, out, err = run(["apps", "generate", "sample", "--backend", backend, "--digit",
+        code, out, err = cli(["apps", "generate", "sample", "--backend", backend, "--digit",
                               digit, "--count", 2, "--seed", noise_seed, "--out",
                               tmp_path / f"{backend}.png", "--save",
-                              tmp_path / f"{backend}.npz"], capsys)
+                              tmp_path / f"{backend}.npz"])
         assert code == 0, err
         assert f"on {backend}" in out and "recognised" in out
         with np.load(tmp_path / f"{backend}.npz") as data:
@@ -205,11 +198,11 @@ def hardware(monkeypatch):
 
 @pytest.mark.parametrize("wrong", [False, True])
 def test_a_hardware_backend_s_agreement_with_golden_is_reported(hardware, wrong, tmp_path,
-                                                                 capsys, shipped):
+                                                                 cli, shipped):
     hardware["wrong"] = wrong
-    code, out, err = run(["apps", "generate", "sample", "--backend", "rtl", "--digit", 4,
+    code, out, err = cli(["apps", "generate", "sample", "--backend", "rtl", "--digit", 4,
                           "--count", 1, "--seed", seed(4), "--out", tmp_path / "g.png",
-                          "--json"], capsys)
+                          "--json"])
     words = 3 * shipped.cells
     assert hardware["calls"] == [("rtl", {"simulator": "verilator",
                                           "progress": hardware["calls"][0][1]["progress"]})]
