@@ -443,13 +443,15 @@ def soc_cycles_per_step(config, program, samples=(8, 24)) -> float:
     return (cycles[1] - cycles[0]) / ((samples[1] - samples[0]) * thin)
 
 
-def link_bytes(config, plan, n: int, moments: bool) -> tuple[int, int]:
+def link_bytes(config, plan, n: int, moments: bool, compact: bool = False) -> tuple[int, int]:
     """(bytes to the device, bytes from it) of a linalg run of n samples on `config`'s SoC:
     the program's COUPLER_WRITE frames and their answers, then with `moments` the burn-in
-    and main COUPLER_MOMENTS runs (command, OK, MOMENTS frames, RUN_DONE), else one
-    COUPLER_RUN and a SAMPLE frame per sample."""
+    and main COUPLER_MOMENTS runs (command, OK, MOMENTS frames, RUN_DONE), with `compact`
+    one COUPLER_STREAM (SAMPLES frames, the last one padded) and the saturation registers
+    read after it, else one COUPLER_RUN and a SAMPLE frame per sample."""
     from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, max_coupler_writes,
-                                            moments_payload_bytes, sample_payload_bytes)
+                                            moments_payload_bytes, sample_payload_bytes,
+                                            stream_payload_bytes, stream_samples_per_frame)
     from tritherm.sim.linalg import moment_block
     frame = HEADER_BYTES + CRC_BYTES
     writes = len(plan.program.writes())
@@ -463,6 +465,12 @@ def link_bytes(config, plan, n: int, moments: bool) -> tuple[int, int]:
         sent += runs * (frame + 6)
         got += runs * (frame + 1 + done)
         got += ((-(-burn // 0xFFFF) if plan.burn_in else 0) + -(-n // moment_block(n))) * block
+    elif compact:
+        sent += frame + 4 + frame + 2                   # COUPLER_STREAM, READ_REGS
+        got += frame + 1 + done + frame + 1 + 8
+        samples = plan.burn_in // plan.thin + n
+        got += (-(-samples // stream_samples_per_frame(config.cells))
+                * (frame + stream_payload_bytes(config.cells)))
     else:
         sent += frame + 4
         got += frame + 1 + done
@@ -470,9 +478,9 @@ def link_bytes(config, plan, n: int, moments: bool) -> tuple[int, int]:
     return sent, got
 
 
-def link_seconds(config, plan, n: int, moments: bool) -> float:
+def link_seconds(config, plan, n: int, moments: bool, compact: bool = False) -> float:
     """Seconds on the serial link at ``config.baud`` (ten bits a byte) for `link_bytes`."""
-    return 10 * sum(link_bytes(config, plan, n, moments)) / config.baud
+    return 10 * sum(link_bytes(config, plan, n, moments, compact)) / config.baud
 
 
 def _thermox_rows(A, errors, cells: int, out) -> list[SolutionRow]:
@@ -570,10 +578,13 @@ def time_to_solution(cells=(8,), errors=SOLUTION_ERRORS, boards=SOLUTION_BOARDS,
                         f"{cps:.3g} cycles/step at {config.clock_hz / 1e6:g} MHz "
                         f"({compute:.3g} s) + link at {config.baud / 1e6:g} Mbaud "
                         f"({link:.3g} s)"))
-                for baud, how in ((config.baud, "stream"), (DEFAULT_BAUD, "today's stream")):
-                    if how == "today's stream" and baud == config.baud:
+                for baud, how, compact in ((config.baud, "compact stream", True),
+                                           (config.baud, "stream", False),
+                                           (DEFAULT_BAUD, "today's stream", False)):
+                    if (how == "today's stream" and baud == config.baud
+                            or compact and not config.stream):
                         continue
-                    link = link_seconds(config.with_(baud=baud), plan, n, False)
+                    link = link_seconds(config.with_(baud=baud), plan, n, False, compact)
                     rows.append(SolutionRow(
                         d, e, f"{label}, {how} at {baud / 1e6:g} Mbaud", n,
                         max(compute, link), f"the larger of compute ({compute:.3g} s) and "

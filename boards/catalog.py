@@ -240,9 +240,12 @@ _LARGE = TernaryArrayShape(lanes=8, inputs=10, max_k=200)      # ECP5-85F
 # OrangeCrab's external adapter are not known to go past 1 Mbaud: they keep it.
 # Block moments on chip (SocConfig.moments, one DSP and about 500 LUT4) on every ECP5 SoC;
 # not on the iCE40UP5K: they would take its last SB_MAC16 and about 250 of the 307 logic
-# cells left, on a part whose 24 MHz timing is already a draw between nextpnr seeds.
+# cells left, on a part whose 24 MHz timing is already a draw between nextpnr seeds. The
+# compact sample stream (SocConfig.stream, about 80 logic cells) fits it: 5,053 / 5,280
+# cells, 25.04 MHz on seed 2 (22.47 on seed 1) as built on 2026-12-07.
 _SOC_UP5K = SocConfig(array=TernaryArrayShape(lanes=1, inputs=5, max_k=60), cells=8,
-                      multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False)
+                      multipliers=4, shaper="icdf", clock_hz=24e6, quartic=False,
+                      stream=True)
 _ICEBREAKER_BAUD = 6_000_000
 _ULX3S_BAUD = 3_000_000
 _SOC_ECP5 = {

@@ -46,6 +46,8 @@ class SocConfig:
         The SoC accumulates block moments on chip (`tritherm.hdl.thermo.CouplerMoments`,
         COUPLER_MOMENTS): one more DSP and a few hundred logic cells; left out where they
         do not fit (the iCE40UP5K).
+    stream : bool
+        The SoC has the compact sample stream (COUPLER_STREAM: SAMPLES frames of x only).
     """
 
     array: TernaryArrayShape
@@ -56,6 +58,7 @@ class SocConfig:
     quartic: bool = True
     baud: int = DEFAULT_BAUD
     moments: bool = False
+    stream: bool = False
 
     def __post_init__(self):
         if not isinstance(self.array, TernaryArrayShape):
@@ -74,6 +77,8 @@ class SocConfig:
             raise ValueError(f"quartic must be True or False, got {self.quartic!r}")
         if not isinstance(self.moments, bool):
             raise ValueError(f"moments must be True or False, got {self.moments!r}")
+        if not isinstance(self.stream, bool):
+            raise ValueError(f"stream must be True or False, got {self.stream!r}")
         if self.moments and self.cells > MOMENTS_MAX_CELLS:
             raise ValueError(f"a SoC with moments holds at most {MOMENTS_MAX_CELLS} cells "
                              f"(a block's sums must fit one answer), got {self.cells}")
@@ -87,4 +92,5 @@ class SocConfig:
 
 #: The SoC the simulation transport and the tests run: a small array beside the SPU's 8 cells.
 SIM_SOC_CONFIG = SocConfig(array=TernaryArrayShape(lanes=4, inputs=5, max_k=60), cells=8,
-                           multipliers=4, shaper="icdf", clock_hz=24e6, moments=True)
+                           multipliers=4, shaper="icdf", clock_hz=24e6, moments=True,
+                           stream=True)

@@ -34,7 +34,8 @@ from .protocol import (COUNTER_REGISTERS, IDENTITY_WORDS, MAGIC, MAX_PAYLOAD,
                        pack_load_weights, pack_matvec, pack_noise, pack_read_regs, pack_run,
                        pack_write_reg, response, unpack_matvec, unpack_noise, unpack_run_done,
                        unpack_sample, moments_payload_bytes, pack_moments_run, unpack_moments,
-                       sample_payload_bytes)
+                       sample_payload_bytes, stream_payload_bytes, stream_samples_per_frame,
+                       unpack_samples)
 from .transport import DeviceError, SerialTransport, SimTransport, Transport, TransportError
 
 __all__ = ["Device", "DeviceError", "TransportError", "Identity", "FlagReport", "CouplerRun",
@@ -53,8 +54,8 @@ STATUS_TEXT = {
     Status.READ_ONLY: "the register is read-only",
 }
 
-_DEVICE_ONLY = (Op.SAMPLE, Op.RUN_DONE, Op.MOMENTS, Op.ERROR)
-_RUN_FRAMES = (Op.SAMPLE, Op.MOMENTS)
+_DEVICE_ONLY = (Op.SAMPLE, Op.RUN_DONE, Op.MOMENTS, Op.SAMPLES, Op.ERROR)
+_RUN_FRAMES = (Op.SAMPLE, Op.MOMENTS, Op.SAMPLES)
 _SHAPERS = tuple(SHAPER_SAMPLES)             # register order: 0 clt, 1 icdf
 _HOST_FORMAT = (COUPLER_FORMAT.state.width, COUPLER_FORMAT.state.frac,
                 COUPLER_FORMAT.coef.frac, COUPLER_FORMAT.mult.frac)
@@ -114,6 +115,7 @@ class Identity:
     max_payload: int
     quartic: bool = True
     moments: bool = False
+    stream: bool = False
 
     @classmethod
     def decode(cls, words, where: str = "the device") -> Identity:
@@ -148,13 +150,14 @@ class Identity:
                    shaper=_SHAPERS[shaper], coupler_format=fmt,
                    max_payload=words[Reg.MAX_PAYLOAD],
                    quartic=bool(words[Reg.COUPLER_FEATURES] & Feature.QUARTIC),
-                   moments=bool(words[Reg.COUPLER_FEATURES] & Feature.MOMENTS))
+                   moments=bool(words[Reg.COUPLER_FEATURES] & Feature.MOMENTS),
+                   stream=bool(words[Reg.COUPLER_FEATURES] & Feature.STREAM))
 
     def soc_config(self) -> SocConfig:
         """The `SocConfig` this identity describes."""
         return SocConfig(array=self.array, cells=self.cells, multipliers=self.multipliers,
                          shaper=self.shaper, quartic=self.quartic, clock_hz=float(self.clock_hz), baud=self.baud,
-                         moments=self.moments)
+                         moments=self.moments, stream=self.stream)
 
     def differences(self, config: SocConfig) -> list[str]:
         """How the device differs from `config` ("4 lanes, not 8", ...); empty if alike."""
@@ -162,12 +165,12 @@ class Identity:
                 "longest K": self.array.capacity, "cells": self.cells,
                 "multipliers": self.multipliers, "shaper": self.shaper,
                 "quartic pre-pass": self.quartic, "moments": self.moments,
-                "clock (Hz)": self.clock_hz, "baud": self.baud}
+                "compact stream": self.stream, "clock (Hz)": self.clock_hz, "baud": self.baud}
         theirs = {"lanes": config.array.lanes, "inputs per cycle": config.array.inputs,
                   "longest K": config.array.capacity, "cells": config.cells,
                   "multipliers": config.multipliers, "shaper": config.shaper,
                   "quartic pre-pass": config.quartic, "moments": config.moments,
-                  "clock (Hz)": round(config.clock_hz), "baud": config.baud}
+                  "compact stream": config.stream, "clock (Hz)": round(config.clock_hz), "baud": config.baud}
         return [f"{mine[k]} {k}, not {theirs[k]}" for k in mine if mine[k] != theirs[k]]
 
     def rows(self) -> list[tuple[str, str]]:
@@ -181,7 +184,8 @@ class Identity:
                 ("coupler", f"{self.cells} cells, {self.multipliers} multipliers, "
                             f"{self.shaper} noise shaper"
                             + ("" if self.quartic else ", no quartic pre-pass")
-                            + (", moments on chip" if self.moments else "")),
+                            + (", moments on chip" if self.moments else "")
+                            + (", compact sample stream" if self.stream else "")),
                 ("coupler formats", "state {}.{}, coef .{}, mult .{}".format(
                     *self.coupler_format)),
                 ("largest command payload", f"{self.max_payload} bytes")]
@@ -236,14 +240,19 @@ def padded_program(program: CouplerProgram, cells: int) -> CouplerProgram:
 class CouplerRun:
     """A COUPLER_RUN in progress (`Device.start_run`). Iterate over it for its samples
     (`SampleFrame`, with every cell of the device) in order, or with `block` (a
-    COUPLER_MOMENTS run) for its blocks of moments (`MomentsFrame`); the iteration ends at
+    COUPLER_MOMENTS run) for its blocks of moments (`MomentsFrame`), or with `compact` (a
+    COUPLER_STREAM run) for its SAMPLES frames (`SamplesFrame`: `per_frame` samples each,
+    the last frame's padding included; RUN_DONE says how many are real); the iteration ends at
     the run's RUN_DONE, whose (step, samples sent) is then in `done`. `stop` asks the
     device to end the run early. A gap in the sequence numbers, a block short of `block`
     samples before the last, a missing sample or a count that disagrees with RUN_DONE
     raises DeviceError (after stopping the run)."""
 
-    def __init__(self, device: Device, steps: int, thin: int | None, block: int | None = None):
+    def __init__(self, device: Device, steps: int, thin: int | None, block: int | None = None,
+                 compact: bool = False):
         self.device = device
+        self.compact = compact
+        self.per_frame = stream_samples_per_frame(device.identity.cells) if compact else 1
         self.steps = steps
         self.thin = thin
         self.block = block
@@ -286,16 +295,17 @@ class CouplerRun:
             self.device._stop_streaming()
         raise DeviceError(message)
 
-    def _check_seq(self, seq: int) -> None:
+    def _check_seq(self, seq: int, count: int = 1) -> None:
+        """`seq` must follow the last one by `count` samples of THIN steps."""
         last, thin = self.last_seq, self.thin
         self.last_seq = seq
         if last is None:
             return
         step = (seq - last) & 0xFFFFFFFF
         if thin is None:
-            self.thin = thin = step
-        if step != thin:
-            missing = (last + thin) & 0xFFFFFFFF
+            self.thin = thin = max(1, step // count)
+        if step != thin * count:
+            missing = (last + thin * count) & 0xFFFFFFFF
             self._fail(f"sample with seq {missing} was lost: after seq {last} the device's "
                        f"next sample has seq {seq} (one sample every {thin} steps)")
 
@@ -304,10 +314,10 @@ class CouplerRun:
         ident = device.identity
         cells = ident.cells
         wait = device.timeout
-        if self.block is not None:
-            # A block takes block * THIN steps of device time before its frame is sent.
+        if self.block is not None or self.compact:
+            # A block (a SAMPLES frame) takes block (per_frame) * THIN steps of device time.
             cycles = coupler_cycles_per_step(cells, ident.multipliers, ident.quartic)
-            wait += 4 * self.block * (self.thin or 1) * cycles / ident.clock_hz
+            wait += 4 * (self.block or self.per_frame) * (self.thin or 1) * cycles / ident.clock_hz
         while self.done is None:
             frame = device._next_frame(time.monotonic() + wait)
             if frame is None:
@@ -335,12 +345,22 @@ class CouplerRun:
                 self.short_block = moments.samples < self.block
                 self.received += moments.samples
                 yield moments
+            elif kind == Op.SAMPLES and self.compact:
+                try:
+                    samples = unpack_samples(frame.data, cells)
+                except ProtocolError as error:
+                    self._fail(f"a malformed SAMPLES frame arrived ({error})")
+                self._check_seq(samples.seq, self.per_frame)
+                self.received += self.per_frame
+                yield samples
             elif kind == Op.RUN_DONE:
                 device._run = None
                 if frame.status != Status.OK:
                     raise DeviceError(f"the coupler run ended with an error: "
                                       f"{_status_text(frame.status)}")
                 self.done = unpack_run_done(frame.data)
+                if self.compact and 0 <= self.received - self.done[1] < self.per_frame:
+                    self.received = self.done[1]        # the last frame's padding
                 if self.done[1] != self.received:
                     lost = self.done[1] - self.received
                     raise DeviceError(f"the device sent {self.done[1]} samples but "
@@ -495,7 +515,9 @@ class Device:
         self._max_length = max(MAX_PAYLOAD, 1 + 4 * self._identity.array.lanes,
                                sample_payload_bytes(self._identity.cells),
                                moments_payload_bytes(self._identity.cells)
-                               if self._identity.moments else 0)
+                               if self._identity.moments else 0,
+                               stream_payload_bytes(self._identity.cells)
+                               if self._identity.stream else 0)
         self._parser.max_length = self._max_length
         return self._identity
 
@@ -618,14 +640,23 @@ class Device:
             self._command(Op.COUPLER_WRITE, pack_coupler_writes(writes[offset:offset + step]))
         return len(writes)
 
-    def start_run(self, steps: int, block: int | None = None) -> CouplerRun:
+    def start_run(self, steps: int, block: int | None = None,
+                  compact: bool = False) -> CouplerRun:
         """Start `steps` coupler steps; iterate over the returned `CouplerRun` for the
-        samples, or with `block`, for the moments of each block of that many samples
-        (COUPLER_MOMENTS; ValueError on a device without them)."""
+        samples, with `block`, for the moments of each block of that many samples
+        (COUPLER_MOMENTS), or with `compact`, for SAMPLES frames of x only (COUPLER_STREAM);
+        ValueError on a device without the mode asked for."""
         if self._run is not None and self._run.done is None:
             raise DeviceError("a coupler run is still in progress; stop it or read it to "
                               "the end first")
-        if block is None:
+        if compact:
+            if block is not None:
+                raise ValueError("a run is either compact or in blocks of moments, not both")
+            if not self.identity.stream:
+                raise ValueError("the device's SoC was built without the compact sample "
+                                 "stream; use the sample stream")
+            op, payload = Op.COUPLER_STREAM, pack_run(steps)
+        elif block is None:
             op, payload = Op.COUPLER_RUN, pack_run(steps)
         else:
             if isinstance(block, bool) or not isinstance(block, (int, np.integer)) \
@@ -637,7 +668,8 @@ class Device:
                                  "use the sample stream")
             op, payload = Op.COUPLER_MOMENTS, pack_moments_run(steps, int(block))
         self.identity                           # the run needs the cell count
-        run = CouplerRun(self, steps, self._thin, None if block is None else int(block))
+        run = CouplerRun(self, steps, self._thin, None if block is None else int(block),
+                         compact)
         # A lost OK is proven by the run's frames: a retried command is then dropped.
         self._command(op, payload, also=(*_RUN_FRAMES, Op.RUN_DONE))
         self._run = run
@@ -666,10 +698,14 @@ class Device:
                             np.array(sums, dtype=np.int64).reshape(len(counts), len(keep)),
                             flags & ((1 << cells) - 1))
 
-    def sample(self, steps: int, progress=None) -> CouplerSamples:
+    def sample(self, steps: int, progress=None, compact: bool = False) -> CouplerSamples:
         """Run `steps` steps and return every sample, in the golden model's layout
         (`CouplerSamples`, the cells of the last program only). `progress(done, total)`
-        (steps) is called now and then."""
+        (steps) is called now and then. With `compact` (a SoC with the compact stream),
+        x only: ``p`` is empty (k x 0) and every row of ``flags`` holds the cells' sticky
+        flags read once after the run (a bound on each sample's own, which are sticky)."""
+        if compact:
+            return self._stream(steps, progress)
         cells = self._active_cells or self.identity.cells
         seq, flags, xs, ps = [], [], [], []
         with self.start_run(steps) as run:
@@ -687,6 +723,30 @@ class Device:
         bits = np.array([[(f >> i) & 1 for i in range(cells)] for f in flags], dtype=np.int64)
         return CouplerSamples(np.array(seq, dtype=np.int64), bits,
                               np.array(xs, dtype=np.int64), np.array(ps, dtype=np.int64))
+
+    def _stream(self, steps: int, progress=None) -> CouplerSamples:
+        """`sample` over COUPLER_STREAM."""
+        cells = self._active_cells or self.identity.cells
+        firsts, xs = [], []
+        with self.start_run(steps, compact=True) as run:
+            for frame in run:
+                firsts.append(frame.seq)
+                xs.extend(row[:cells] for row in frame.x)
+                if progress and len(firsts) % 64 == 0:
+                    progress(min(steps, run.received * (run.thin or 1)), steps)
+        count = run.done[1]
+        if progress:
+            progress(steps, steps)
+        thin = run.thin or self._thin or 1
+        seq = (np.repeat(np.array(firsts, dtype=np.int64), run.per_frame)
+               + np.tile(np.arange(run.per_frame, dtype=np.int64) * thin, len(firsts)))
+        low, high = self.read_regs(Reg.SATURATED_LO, 2)
+        saturated = low | high << 32
+        final = np.array([(saturated >> i) & 1 for i in range(cells)], dtype=np.int64)
+        return CouplerSamples((seq[:count] & 0xFFFFFFFF),
+                              np.tile(final, (count, 1)).reshape(count, cells),
+                              np.array(xs[:count], dtype=np.int64).reshape(count, cells),
+                              np.zeros((count, 0), dtype=np.int64))
 
     def stop(self) -> tuple[int, int] | None:
         """End a coupler run early: returns RUN_DONE's (step, samples sent), or None when

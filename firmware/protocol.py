@@ -27,6 +27,10 @@ COUPLER_RUN    steps u32                               (none), then one SAMPLE f
 COUPLER_MOM..  steps u32, block u16 (1..65535)         (none), then one MOMENTS frame per block of
                                                        ``block`` samples (the last may hold
                                                        fewer), then one RUN_DONE frame
+COUPLER_STR..  steps u32                               (none), then one SAMPLES frame per
+                                                       `stream_samples_per_frame` samples (x
+                                                       only), then one RUN_DONE frame; only on
+                                                       a SoC with `Feature.STREAM`
 COUPLER_STOP   (none)                                  (answered by the run's RUN_DONE)
 NOISE          beats u16                               ``beats x cells`` Gaussian samples, s16
 =============  ======================================  ==========================================
@@ -36,6 +40,10 @@ than 64 cells, `sample_flag_bytes` --, x cells x s16, p cells x s16), RUN_DONE
 (step u32, samples u32), MOMENTS (samples u16 in the block, flags as SAMPLE's (the cells'
 sticky flags after its last sample), then `moment_terms` sums as s64: sum x_i, sum x_i x_j
 for i <= j row by row, sum p_i^2, of the raw 16-bit state, exact; `moments_payload_bytes`),
+SAMPLES (seq u32 of the frame's first sample, then `stream_samples_per_frame` samples
+of x, cells x s16 each; one sample every THIN steps; the run's last frame is padded with
+zero samples, and how many of its samples are real follows from RUN_DONE's count; no
+flags: the host reads SATURATED_LO/HI and FLAGS after RUN_DONE; `stream_payload_bytes`),
 and ERROR (a frame that failed its CRC, overran `MAX_PAYLOAD`, or
 stopped arriving for `TIMEOUT_BYTE_TIMES` byte times: the opcode cannot be trusted, so the
 answer is ERROR with the status that says why).
@@ -66,7 +74,8 @@ __all__ = [
     "pack_coupler_writes", "pack_run", "pack_noise", "unpack_noise", "unpack_sample",
     "unpack_run_done", "sample_payload_bytes", "sample_flag_bytes", "max_coupler_writes",
     "max_weight_bytes", "Feature", "pack_moments_run", "moments_payload_bytes",
-    "MomentsFrame", "unpack_moments",
+    "MomentsFrame", "unpack_moments", "stream_samples_per_frame", "stream_payload_bytes",
+    "stream_bytes_per_sample", "SamplesFrame", "unpack_samples",
 ]
 
 SYNC = 0xA5
@@ -94,10 +103,12 @@ class Op(IntEnum):
     COUPLER_RUN = 0x21
     COUPLER_STOP = 0x22
     COUPLER_MOMENTS = 0x23
+    COUPLER_STREAM = 0x24
     NOISE = 0x30
     SAMPLE = 0x40        # device to host only
     RUN_DONE = 0x41      # device to host only
     MOMENTS = 0x42       # device to host only
+    SAMPLES = 0x43       # device to host only
     ERROR = 0x7F         # device to host only
 
 
@@ -147,6 +158,7 @@ class Feature(IntEnum):
 
     QUARTIC = 1 << 0     # the coupler has the quartic pre-pass
     MOMENTS = 1 << 1     # COUPLER_MOMENTS: block moments on chip
+    STREAM = 1 << 2      # COUPLER_STREAM: the compact sample stream (SAMPLES frames)
 
 
 class Flag(IntEnum):
@@ -412,3 +424,38 @@ def unpack_moments(data: bytes, cells: int) -> MomentsFrame:
     flags = int.from_bytes(data[2:2 + flag_bytes], "little")
     sums = struct.unpack_from(f"<{moment_terms(cells)}q", data, 2 + flag_bytes)
     return MomentsFrame(samples, flags, sums)
+
+
+def stream_samples_per_frame(cells: int) -> int:
+    """Samples one SAMPLES frame holds: as many as fit `MAX_PAYLOAD` (at least one)."""
+    return max(1, (MAX_PAYLOAD - 5) // (2 * cells))
+
+
+def stream_payload_bytes(cells: int) -> int:
+    """Bytes of a SAMPLES frame's payload, status included: status, seq u32, x of each sample."""
+    return 1 + 4 + 2 * cells * stream_samples_per_frame(cells)
+
+
+def stream_bytes_per_sample(cells: int) -> float:
+    """Bytes on the wire a sample costs in full SAMPLES frames (framing, status and seq
+    shared by the frame's samples); `sample_payload_bytes` + 6 for a SAMPLE frame."""
+    frame_bytes = HEADER_BYTES + stream_payload_bytes(cells) + CRC_BYTES
+    return frame_bytes / stream_samples_per_frame(cells)
+
+
+@dataclass(frozen=True)
+class SamplesFrame:
+    """A SAMPLES frame: the seq of its first sample and x of each of its samples
+    (`stream_samples_per_frame` of them, the padding of a run's last frame included)."""
+
+    seq: int
+    x: tuple[tuple[int, ...], ...]
+
+
+def unpack_samples(data: bytes, cells: int) -> SamplesFrame:
+    if len(data) != stream_payload_bytes(cells) - 1:
+        raise ProtocolError(f"samples of {len(data)} bytes, expected "
+                            f"{stream_payload_bytes(cells) - 1} for {cells} cells")
+    seq = int.from_bytes(data[:4], "little")
+    values = struct.unpack_from(f"<{(len(data) - 4) // 2}h", data, 4)
+    return SamplesFrame(seq, tuple(values[i:i + cells] for i in range(0, len(values), cells)))

@@ -25,7 +25,8 @@ What the executor does with a frame:
   writable with READ_ONLY (BAD_ARGUMENT if there is no such register);
 - lengths: IDENTIFY 0, READ_REGS 2, WRITE_REG 5, LOAD_WEIGHTS >= 2, MATVEC exactly 2 + K,
   COUPLER_WRITE a multiple of 6, COUPLER_RUN 4, COUPLER_MOMENTS 6 (block >= 1, on a
-  SoC built with moments; UNKNOWN_OPCODE otherwise), COUPLER_STOP 0, NOISE 2;
+  SoC built with moments; UNKNOWN_OPCODE otherwise), COUPLER_STREAM 4 (on a SoC built
+  with the stream; UNKNOWN_OPCODE otherwise), COUPLER_STOP 0, NOISE 2;
 - READ_REGS needs ``count >= 1`` and ``first + count <= REGISTER_COUNT`` (registers 14, 15
   read 0); MATVEC ``1 <= K <= capacity``; LOAD_WEIGHTS ``start + bytes <= rows *
   row_bytes``; NOISE ``1 <= beats`` and an answer of at most 65535 bytes;
@@ -39,6 +40,11 @@ What the executor does with a frame:
   block's sample count, the last sample's flags, then the sums read from the
   accumulators a word at a time) whenever a block is full, and the short last one at the
   end, before RUN_DONE.
+- COUPLER_STREAM (a SoC built with ``stream``) runs the same way, but each SAMPLES frame
+  carries the seq of its first sample and x of `stream_samples_per_frame` samples: the
+  frame starts when its first sample is offered and its bytes wait for each next one (the
+  coupler waits while a sample is read, as for SAMPLE); a run that ends part way through a
+  frame fills it with zero bytes. No flags: the host reads the registers after RUN_DONE.
 
 Bytes arrive while an answer is being sent; a frame's payload bytes wait only while the
 executor reads the buffer (a few cycles a byte), and a complete frame waits for the
@@ -63,7 +69,8 @@ from tritherm.hdl.thermo.moments import CouplerMoments
 from .config import SocConfig
 from .protocol import (IDENTITY_WORDS, MAX_PAYLOAD, REGISTER_COUNT, RESPONSE_BIT,
                        TIMEOUT_BYTE_TIMES, WRITABLE_REGISTERS, Op, Reg, Status,
-                       moments_payload_bytes, sample_flag_bytes, sample_payload_bytes)
+                       moments_payload_bytes, sample_flag_bytes, sample_payload_bytes,
+                       stream_payload_bytes)
 from .soc_frames import LENGTH_BITS, STATUS_BITS, FrameReceiver, FrameTransmitter
 from .soc_regs import REGISTER_INDEX_BITS, RegisterFile
 
@@ -75,7 +82,7 @@ _WRITE_BYTES = 6
 _ARG_BYTES = 6
 #: Where an answer's payload comes from, after its status byte (RUN_DONE's step count and
 #: sample count are registers COUPLER_STEP and RUN_SAMPLES).
-_STATUS_ONLY, _REGISTERS, _RESULTS, _NOISE, _SAMPLE, _MOMENTS = range(6)
+_STATUS_ONLY, _REGISTERS, _RESULTS, _NOISE, _SAMPLE, _MOMENTS, _XS = range(7)
 #: The commands the executor knows.
 _OPS = (Op.IDENTIFY, Op.READ_REGS, Op.WRITE_REG, Op.LOAD_WEIGHTS, Op.MATVEC, Op.COUPLER_WRITE,
         Op.COUPLER_RUN, Op.COUPLER_STOP, Op.NOISE)
@@ -178,7 +185,7 @@ class SocCore(wiring.Component):
         answer_op = Signal(8)
         answer_length = Signal(16)
         status = Signal(STATUS_BITS)
-        source = Signal(range(6 if config.moments else 5))
+        source = Signal(range(7))
         then = Signal(range(3))
         first = Signal(REGISTER_INDEX_BITS)
         status_sent = Signal()
@@ -191,6 +198,12 @@ class SocCore(wiring.Component):
         moments_mode = Signal()
         block_size = Signal(16)
         block_fill = Signal(16)
+        # COUPLER_STREAM: SAMPLES frames; `x_byte` is the byte of the sample being sent,
+        # `padding` the run ended part way through the frame; `valid_seen` the sample was
+        # offered last cycle too (the cycle it appears, the read port still has the other bank).
+        stream_mode, padding, valid_seen = Signal(), Signal(), Signal()
+        x_byte = Signal(range(2 * cells))
+        m.d.sync += valid_seen.eq(coupler.samples.valid)
         m.d.comb += read.addr.eq(ptr)
 
         # Arguments (valid from CHECK on): where each command keeps them in payload bytes 0..5.
@@ -215,6 +228,8 @@ class SocCore(wiring.Component):
                    _SAMPLE: sample_payload_bytes(cells) - 1}
         if config.moments:
             lengths[_MOMENTS] = moments_payload_bytes(cells) - 1
+        if config.stream:
+            lengths[_XS] = stream_payload_bytes(cells) - 1
         index = Signal(range(max(4 * REGISTER_COUNT, *lengths.values()) + 1))
         settled = Signal()              # the read port answers for `index`
         offer = Signal()                # the byte for `index` (or the status) is offered
@@ -223,7 +238,8 @@ class SocCore(wiring.Component):
         p_at = head_bytes + 2 * cells
         in_p = index >= p_at
         read_cell = Mux(source == _NOISE, index[1:],
-                        Mux(in_p, (index - p_at)[1:], (index - head_bytes)[1:]))
+                        Mux(source == _XS, x_byte[1:],
+                            Mux(in_p, (index - p_at)[1:], (index - head_bytes)[1:])))
         if config.moments:
             m.d.comb += [coupler.read.addr.eq(Mux(moments_mode, moments.read.addr,
                                                   read_cell[:len(coupler.read.addr)])),
@@ -261,10 +277,20 @@ class SocCore(wiring.Component):
                               head.word_select(index[:(moments_head - 1).bit_length()], 8),
                               acc_word.word_select(rel[:3], 8)))
             valids.append(settled)
+        elif config.stream:
+            bytes_.append(Const(0, 8))
+            valids.append(Const(0))
+        if config.stream:
+            # SAMPLES: seq u32 of the frame's first sample, then x of each sample.
+            in_seq = index < 4
+            bytes_.append(Mux(in_seq, sample.seq.word_select(index[:2], 8),
+                              Mux(padding, 0, answer_word.x.word_select(x_byte[0], 8))))
+            valids.append(in_seq | padding
+                          | (coupler.samples.valid & valid_seen & settled))
         data_byte = Cat(*bytes_).word_select(source, 8)
         data_valid = Cat(*valids).bit_select(source, 1)
-        last_byte = Cat(Const(0), Const(0), *(index == lengths[key] - 1
-                                              for key in sorted(lengths) if key != _REGISTERS)
+        last_byte = Cat(Const(0), Const(0), *(index == lengths[key] - 1 if key in lengths
+                                              else Const(0) for key in range(2, _XS + 1))
                         ).bit_select(source, 1)
         m.d.sync += settled.eq(1)
 
@@ -380,7 +406,7 @@ class SocCore(wiring.Component):
                     with m.Case(Op.MATVEC):
                         m.d.sync += [length_ok.eq(length - 2 == arg16),
                                      argument_ok.eq((arg16 != 0) & (arg16 <= shape.capacity))]
-                    with m.Case(Op.COUPLER_RUN):
+                    with m.Case(Op.COUPLER_RUN, Op.COUPLER_STREAM):
                         m.d.sync += length_ok.eq(length == 4)
                     if config.moments:
                         with m.Case(Op.COUPLER_MOMENTS):
@@ -394,7 +420,8 @@ class SocCore(wiring.Component):
 
             with m.State("DISPATCH"):
                 with m.Switch(op):
-                    with m.Case(*_OPS, *((Op.COUPLER_MOMENTS,) if config.moments else ())):
+                    with m.Case(*_OPS, *((Op.COUPLER_MOMENTS,) if config.moments else ()),
+                                *((Op.COUPLER_STREAM,) if config.stream else ())):
                         with m.If(~length_ok):
                             refuse(Status.BAD_LENGTH)
                         with m.Elif(~argument_ok):
@@ -433,9 +460,16 @@ class SocCore(wiring.Component):
                                     answer(reply, 1, then_value=_THEN_RUN_START)
                                     if config.moments:
                                         m.d.sync += moments_mode.eq(0)
+                                    m.d.sync += stream_mode.eq(0)
+                                if config.stream:
+                                    with m.Case(Op.COUPLER_STREAM):
+                                        answer(reply, 1, then_value=_THEN_RUN_START)
+                                        m.d.sync += stream_mode.eq(1)
+                                        if config.moments:
+                                            m.d.sync += moments_mode.eq(0)
                                 if config.moments:
                                     with m.Case(Op.COUPLER_MOMENTS):
-                                        m.d.sync += [moments_mode.eq(1),
+                                        m.d.sync += [moments_mode.eq(1), stream_mode.eq(0),
                                                      block_size.eq(arg[32:48]),
                                                      block_fill.eq(0)]
                                         answer(reply, 1, then_value=_THEN_RUN_START)
@@ -515,6 +549,8 @@ class SocCore(wiring.Component):
                 m.d.comb += transmitter.header.valid.eq(1)
                 with m.If(transmitter.header.ready):
                     m.d.sync += [status_sent.eq(0), index.eq(0), settled.eq(0), offer.eq(0)]
+                    if config.stream:
+                        m.d.sync += [x_byte.eq(0), padding.eq(0)]
                     m.next = "SEND"
             with m.State("SEND"):
                 # A byte is offered from registers set the cycle after it is ready, so the
@@ -543,6 +579,20 @@ class SocCore(wiring.Component):
                                 if config.moments:
                                     with m.Case(_MOMENTS):
                                         m.d.sync += block_fill.eq(0)
+                        if config.stream:
+                            # SAMPLES: a sample is taken with its last byte; a run that
+                            # ended before the next sample leaves the rest of the frame zero.
+                            with m.If((source == _XS) & (index >= 4)):
+                                m.d.sync += x_byte.eq(x_byte + 1)
+                                with m.If(x_byte == 2 * cells - 1):
+                                    m.d.sync += x_byte.eq(0)
+                                    with m.If(~padding):
+                                        m.d.comb += coupler.samples.ready.eq(1)
+                                        m.d.sync += samples_sent.eq(samples_sent + 1)
+                if config.stream:
+                    with m.If((source == _XS) & status_sent & (index >= 4) & (x_byte == 0)
+                              & ~coupler.running & ~coupler.samples.valid):
+                        m.d.sync += padding.eq(1)
                 with m.If(transmitter.idle):
                     with m.Switch(then):
                         with m.Case(_THEN_IDLE):
@@ -599,6 +649,10 @@ class SocCore(wiring.Component):
                         stream()
                 else:
                     stream()
+                if config.stream:
+                    with m.If(stream_mode & coupler.samples.valid):
+                        answer(Op.SAMPLES, stream_payload_bytes(cells), _XS,
+                               then_value=_THEN_RUN)
 
         buffer_in_use = Cat(fsm.ongoing(state) for state in (
             "FETCH", "CHECK", "DISPATCH", "WEIGHTS_ADDRESS", "WEIGHTS", "MATVEC_PRIME", "MATVEC_FILL",

@@ -40,7 +40,8 @@ def identity_values(config: SocConfig) -> dict[Reg, int]:
                              | fmt.mult.frac << 24),
         Reg.MAX_PAYLOAD: MAX_PAYLOAD,
         Reg.COUPLER_FEATURES: (Feature.QUARTIC * config.quartic
-                                | Feature.MOMENTS * config.moments),
+                                | Feature.MOMENTS * config.moments
+                                | Feature.STREAM * config.stream),
     }
 
 

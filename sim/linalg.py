@@ -621,10 +621,10 @@ def _run_board_moments(plan: _Plan, n: int, progress, device) -> BlockMoments:
     return moments
 
 
-def _run_board(plan: _Plan, n: int, progress, device) -> CouplerSamples:
+def _run_board(plan: _Plan, n: int, progress, device, compact: bool = False) -> CouplerSamples:
     _configure_board(plan, device)
     # One run of burn-in and samples: the samples after the burn-in are the golden model's.
-    raw = device.sample(plan.burn_in + n * plan.thin, progress)
+    raw = device.sample(plan.burn_in + n * plan.thin, progress, compact=compact)
     if len(raw) < n:
         _fail(f"the device sent {len(raw)} samples, fewer than the {n} asked for")
     return raw
@@ -642,7 +642,7 @@ def _use_moments(moments, backend: str, device) -> bool:
 
 
 def _simulate(A, b, n, kind, backend, seed, kT, burn_in, thin, progress, device=None,
-              moments=False):
+              moments=False, compact=False):
     """(plan, raw samples, their x in scaled units, seconds); with `moments`, (plan,
     BlockMoments, None, seconds)."""
     _check_backend(backend, device)
@@ -666,7 +666,7 @@ def _simulate(A, b, n, kind, backend, seed, kT, burn_in, thin, progress, device=
         return plan, got, None, time.perf_counter() - start
     if backend in ("golden", "board"):
         raw = (_run_golden(plan, n, progress) if backend == "golden"
-               else _run_board(plan, n, progress, device))
+               else _run_board(plan, n, progress, device, compact))
         raw = CouplerSamples(*(getattr(raw, k)[-n:] for k in ("seq", "flags", "x", "p")))
     else:
         raw = _run_rtl(plan, n, progress)
@@ -830,13 +830,17 @@ def solve(A, b, n: int = 10000, *, backend: str = "golden", seed: int = 1, kT=No
 
 
 def sample(A, n: int, b=None, *, backend: str = "golden", seed: int = 1, kT=None,
-           burn_in=None, thin=None, progress=None, device=None) -> LinalgResult:
+           burn_in=None, thin=None, progress=None, device=None,
+           compact: bool = False) -> LinalgResult:
     """`n` draws (n x d) of N(A^-1 b, A^-1) (b = None: zero mean) from the coupler: its
     samples, mapped by ``(I - M E)^-1/2`` about the corrected mean so that their mean and
     covariance are the corrected estimates. ``exact``, ``standard_error`` and
-    ``relative_error`` describe the draws' covariance against A^-1."""
+    ``relative_error`` describe the draws' covariance against A^-1. With `compact` (board
+    backend), the device sends x only (`Device.sample` ``compact``; ``raw.p`` is empty)."""
+    if compact and backend != "board":
+        _fail("compact is a way of sending samples from a board; it needs backend='board'")
     plan, raw, xs, seconds = _simulate(A, b, n, "sample", backend, seed, kT, burn_in, thin,
-                                       progress, device)
+                                       progress, device, compact=compact)
     moments = _Moments(plan, xs)
     mean, _ = moments.solve(plan)
     _, se = moments.inverse(plan)

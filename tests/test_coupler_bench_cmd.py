@@ -196,24 +196,31 @@ def test_bad_options_are_one_sentence(argv, message, capsys):
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("moments", [True, False], ids=["moments", "stream"])
-def test_time_to_solution_counts_the_bytes_the_simulated_soc_sends(moments):
+@pytest.mark.parametrize("mode", ["moments", "stream", "compact"])
+def test_time_to_solution_counts_the_bytes_the_simulated_soc_sends(mode):
     """`link_bytes` (the time-to-solution table's link time) against the bytes `SocCore`
-    really exchanges for a linalg run of 40 samples after a burn-in, moments or stream."""
+    really exchanges for a linalg run of 40 samples after a burn-in: moments, stream or
+    compact stream (its last frame padded, then the saturation registers read)."""
     from tritherm.bench.coupler import link_bytes
-    from tritherm.firmware.protocol import Op, encode_frame, pack_moments_run, pack_run
+    from tritherm.firmware.protocol import (Op, Reg, encode_frame, pack_moments_run,
+                                            pack_read_regs, pack_run)
     from tritherm.sim.linalg import moment_block, prepare
     from tritherm.sim.verify import soc_vectors as sv
     config, n = sv.SOC_TEST_CONFIG, 40
     plan = prepare(spd_test_matrix(), burn_in=30, thin=4, n=100)
-    if moments:
+    after = []
+    if mode == "moments":
         runs = [sv.Run(plan.burn_in, block=0xFFFF), sv.Run(n * plan.thin, block=moment_block(n))]
         commands = [encode_frame(Op.COUPLER_MOMENTS, pack_moments_run(r.steps, r.block))
                     for r in runs]
     else:
-        runs = [sv.Run(plan.burn_in + n * plan.thin)]
-        commands = [encode_frame(Op.COUPLER_RUN, pack_run(runs[0].steps))]
+        runs = [sv.Run(plan.burn_in + n * plan.thin, compact=mode == "compact")]
+        commands = [encode_frame(Op.COUPLER_STREAM if mode == "compact" else Op.COUPLER_RUN,
+                                 pack_run(runs[0].steps))]
+        if mode == "compact":
+            after = [sv.Send(sv.frame(Op.READ_REGS, pack_read_regs(Reg.SATURATED_LO, 2)))]
     writes = sv.configure(plan.program.writes())
-    result = sv.run_amaranth(config, writes + runs)
-    sent = sum(len(w.data) for w in writes) + sum(len(c) for c in commands)
-    assert link_bytes(config, plan, n, moments) == (sent, result["bytes"])
+    result = sv.run_amaranth(config, writes + runs + after)
+    sent = (sum(len(w.data) for w in writes + after) + sum(len(c) for c in commands))
+    assert link_bytes(config, plan, n, mode == "moments", mode == "compact") == (
+        sent, result["bytes"])

@@ -45,7 +45,8 @@ def identity_words(config=SIM_SOC_CONFIG, magic=MAGIC, version=PROTOCOL_VERSION)
     words[Reg.COUPLER_FORMAT] = int.from_bytes(bytes([fmt.state.width, fmt.state.frac,
                                                       fmt.coef.frac, fmt.mult.frac]), "little")
     words[Reg.MAX_PAYLOAD] = MAX_PAYLOAD
-    words[Reg.COUPLER_FEATURES] = int(config.quartic) | 2 * int(config.moments)
+    words[Reg.COUPLER_FEATURES] = (int(config.quartic) | 2 * int(config.moments)
+                                   | 4 * int(config.stream))
     return words
 
 
@@ -260,6 +261,67 @@ def test_a_lost_block_of_moments_is_caught(counts, done, message):
         Device(moments_device(counts, done)).moments(12, 4)
 
 
+def stream_device(firsts, done_count, saturated=0b101):
+    """A device whose COUPLER_STREAM answers SAMPLES frames whose first samples have seqs
+    `firsts` (THIN 1), then RUN_DONE with `done_count`; SATURATED_LO reads `saturated`."""
+    from tritherm.firmware.protocol import stream_samples_per_frame
+    cells, k = SIM_SOC_CONFIG.cells, stream_samples_per_frame(SIM_SOC_CONFIG.cells)
+
+    def samples_frame(first):
+        x = [(first + j) * 10 + i for j in range(k) for i in range(cells)]
+        return encode_frame(Op.SAMPLES, bytes([Status.OK]) + struct.pack("<I", first)
+                            + struct.pack(f"<{k * cells}h", *x))
+
+    def handler(frame, n):
+        if frame.op == Op.COUPLER_STREAM:
+            return (ok(Op.COUPLER_STREAM) + b"".join(samples_frame(f) for f in firsts)
+                    + encode_frame(Op.RUN_DONE, bytes([Status.OK]) + struct.pack(
+                        "<II", 0, done_count)))
+        if frame.op == Op.READ_REGS:
+            return ok(Op.READ_REGS, struct.pack("<II", saturated, 0))
+        if frame.op == Op.COUPLER_WRITE:
+            return ok(Op.COUPLER_WRITE)
+        if frame.op == Op.COUPLER_STOP:
+            return encode_frame(Op.RUN_DONE, bytes([Status.OK]) + bytes(8))
+        return b""
+    return Scripted(identify_then(handler))
+
+
+def thin_one_device(transport):
+    """A Device that knows THIN = 1 (a program of 3 cells loaded)."""
+    device = Device(transport)
+    device.configure_coupler(padded_program(_small_program(thin=1), 3))
+    return device
+
+
+def test_compact_frames_give_x_and_the_final_flags_and_drop_the_padding():
+    got = thin_one_device(stream_device([1, 32], done_count=40)).sample(40, compact=True)
+    assert got.seq.tolist() == list(range(1, 41))
+    assert got.x[35].tolist() == [36 * 10 + i for i in range(3)]
+    assert got.p.shape == (40, 0)
+    assert got.flags.tolist() == [[1, 0, 1]] * 40
+
+
+@pytest.mark.parametrize("firsts, done, message", [
+    ([1, 63], 40, "sample with seq 32 was lost: after seq 1"),
+    ([1, 32], 70, "the device sent 70 samples but 62 arrived"),
+    ([1, 32], 31, "the device sent 31 samples but 62 arrived"),
+])
+def test_a_lost_compact_frame_is_caught(firsts, done, message):
+    with pytest.raises(DeviceError, match=message):
+        thin_one_device(stream_device(firsts, done)).sample(80, compact=True)
+
+
+def test_the_compact_stream_is_refused_on_a_soc_without_it():
+    def respond(frame, n):
+        words = identity_words(SIM_SOC_CONFIG.with_(stream=False))
+        return ok(Op.IDENTIFY, struct.pack(f"<{IDENTITY_WORDS}I", *words))
+    with pytest.raises(ValueError, match="built without the compact sample stream"):
+        Device(Scripted(respond)).sample(10, compact=True)
+    with pytest.raises(ValueError, match="either compact or in blocks"):
+        Device(stream_device([], 0)).start_run(10, block=4, compact=True)
+
+
 def test_moments_are_refused_on_a_soc_without_them():
     from tritherm.boards.catalog import get_board
 
@@ -403,6 +465,41 @@ def test_coupler_samples_are_the_golden_models(device, rng, cells, mode, quartic
         assert np.array_equal(getattr(got, key), getattr(want, key)), key
     # A second run continues where the first stopped, as the model does.
     assert np.array_equal(device.sample(30).x, model.run(30).x)
+
+
+@pytest.mark.parametrize("cells, mode, thin, steps", [
+    (8, "overdamped", 1, 31 * 3),      # whole frames
+    (3, "underdamped", 3, 200),       # padded: 66 samples, the last frame of 4
+])
+def test_compact_stream_is_the_golden_models_x(device, rng, cells, mode, thin, steps):
+    """COUPLER_STREAM: every x word and seq equal the golden model's; the flags are its
+    sticky flags at the end."""
+    from tritherm.sim.golden import CouplerModel
+    program = random_program(rng, cells, mode, False, saturate=True, thin=thin)
+    device.configure_coupler(program)
+    device.flags(clear=True)
+    model = CouplerModel(cells, program.shaper)
+    model.load(program.writes())
+    want = model.run(steps)
+    got = device.sample(steps, compact=True)
+    assert len(got) == steps // thin
+    assert np.array_equal(got.seq, want.seq) and np.array_equal(got.x, want.x)
+    assert (got.flags == model.flags[None, :]).all()      # set or not, as the model says
+    # A sample run after it continues where it stopped, as the model does.
+    assert np.array_equal(device.sample(30).x, model.run(30).x)
+
+
+def test_linalg_sample_over_the_compact_stream_equals_golden(device, rng):
+    from tritherm.sim import linalg
+    from tritherm.sim.verify.coupler_vectors import random_spd
+    A = random_spd(rng, 4, 5.0, 3.0)
+    seed = SESSION_SEED % 1000
+    board = linalg.sample(A, 500, backend="board", device=device, seed=seed, compact=True)
+    golden = linalg.sample(A, 500, backend="golden", seed=seed)
+    assert board.raw.p.shape == (500, 0)
+    assert np.array_equal(board.raw.x, golden.raw.x)
+    assert np.array_equal(board.raw.seq, golden.raw.seq)
+    assert np.array_equal(board.estimate, golden.estimate)
 
 
 def test_inverse_8x8_through_the_board_backend(device, rng):

@@ -79,6 +79,14 @@ def test_linalg_and_sim_ternary_board_backends(tmp_path, capsys):
                  str(tmp_path / "b.npy"), "--samples", "2000", "--out", str(golden),
                  "--statistics", "moments"]) == 0
     assert np.array_equal(np.load(tmp_path / "x.npy"), np.load(golden))   # bit for bit
+    # linalg sample on this SoC takes the compact stream: the same draws as golden's.
+    assert main(["linalg", "sample", "--matrix", str(tmp_path / "A.npy"), "--backend",
+                 "board", "--port", "sim", "--samples", "300", "--out",
+                 str(tmp_path / "d.npy")]) == 0
+    assert "x only, over the compact stream" in capsys.readouterr().out
+    assert main(["linalg", "sample", "--matrix", str(tmp_path / "A.npy"), "--samples", "300",
+                 "--out", str(golden)]) == 0
+    assert np.array_equal(np.load(tmp_path / "d.npy"), np.load(golden))   # bit for bit
 
     w = np.array([[1, 0, -1, 1, 1, 0, -1], [0, 0, 1, -1, 1, 1, 1]])
     np.save(tmp_path / "w.npy", w)

@@ -88,3 +88,8 @@ def test_coupler_moments():
 def test_corrupted_frames_between_commands():
     """Corrupted commands (moments runs among them), each followed by the intact one."""
     play(sv.corruption_script(CONFIG, SEED, 9))
+
+
+def test_compact_sample_stream():
+    """COUPLER_STREAM: SAMPLES frames of x equal golden's, full, padded and stopped runs."""
+    play(sv.stream_script(CONFIG, SEED), stall=0.2)

@@ -1,9 +1,9 @@
 """The whole SoC (`Soc`: UART + `SocCore`) as Verilog under cocotb, driven at bit level by
 cocotbext-uart (tests/cocotb/tb_soc.py): identify and registers, matvec, coupler samples
-and raw noise, block moments, a stopped run, bad frames and random corruption, every answer checked
-against the golden `SocModel` (`tritherm.sim.verify.soc_vectors`).
+and raw noise, block moments, the compact sample stream, a stopped run, bad frames and random
+corruption, every answer checked against the golden `SocModel` (`tritherm.sim.verify.soc_vectors`).
 
-Both simulators run all seven tests (about 10^7 cycles; Icarus takes about a minute).
+Both simulators run all eight tests (about 10^7 cycles; Icarus takes about a minute).
 Icarus needs the simulation Verilog that `tritherm.sim.verify.rtl.verilog_of` writes, with no
 combinational `always` block: on Amaranth's behavioural Verilog vvp 11 went round a
 zero-delay loop between the executor's and the transmitter's state machines."""
@@ -31,7 +31,7 @@ def test_soc_cocotb(simulator):
     tests, failed = rtl.run_cocotb(build, TOPLEVEL, simulator, "tb_soc",
                                    module_dir=Path(__file__).parent / "cocotb", env=env)
     assert failed == 0, f"{failed} of {tests} cocotb tests failed (seed {SEED})"
-    assert tests == 7
+    assert tests == 8
 
 
 @pytest.mark.parametrize("top", [SocCore, Soc], ids=lambda top: top.__name__)

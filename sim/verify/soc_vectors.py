@@ -29,7 +29,7 @@ from tritherm.firmware.protocol import (CRC_BYTES, HEADER_BYTES, IDENTITY_WORDS,
                                         pack_load_weights, pack_matvec,
                                         pack_moments_run, pack_noise, pack_read_regs,
                                         pack_run, pack_write_reg, response,
-                                        sample_flag_bytes)
+                                        sample_flag_bytes, stream_samples_per_frame)
 from tritherm.formats import (COUPLER_FORMAT, COUPLER_REG_FLAGS, COUPLER_REGION_SCALAR,
                               SHAPER_SAMPLES, TRITS_PER_BYTE, coupler_address)
 
@@ -174,7 +174,8 @@ class SocModel:
                                                       fmt.coef.frac, fmt.mult.frac]),
                                                "little"),
             Reg.MAX_PAYLOAD: MAX_PAYLOAD,
-            Reg.COUPLER_FEATURES: int(config.quartic) | 2 * int(config.moments),
+            Reg.COUPLER_FEATURES: int(config.quartic) | 2 * int(config.moments)
+                                    | 4 * int(config.stream),
         }
         saturated = sum(int(f) << i for i, f in enumerate(self.coupler.flags))
         live = {
@@ -283,6 +284,12 @@ class SocModel:
                 return refuse(Status.BAD_ARGUMENT)
             blocks, done = self.run_frames(steps, block)
             return ok() + blocks + [done]
+        if op == Op.COUPLER_STREAM and config.stream:
+            if n != 4:
+                return refuse(Status.BAD_LENGTH)
+            (steps,) = struct.unpack("<I", payload)
+            frames, done = self.run_frames(steps, compact=True)
+            return ok() + frames + [done]
         if op == Op.COUPLER_STOP:
             return ok() if n == 0 else refuse(Status.BAD_LENGTH)
         if op == Op.NOISE:
@@ -297,11 +304,21 @@ class SocModel:
             return ok(struct.pack(f"<{values.size}h", *values.reshape(-1)))
         return refuse(Status.UNKNOWN_OPCODE)
 
-    def run_frames(self, steps: int, block: int | None = None) -> tuple[list[bytes], bytes]:
-        """Run the coupler `steps` steps: its SAMPLE frames (or with `block`, its MOMENTS
-        frames, `block_moments`) and the RUN_DONE frame."""
+    def run_frames(self, steps: int, block: int | None = None,
+                   compact: bool = False) -> tuple[list[bytes], bytes]:
+        """Run the coupler `steps` steps: its SAMPLE frames (with `block`, its MOMENTS
+        frames, `block_moments`; with `compact`, its SAMPLES frames, the last one padded
+        with zeros) and the RUN_DONE frame."""
         samples = self.coupler.run(steps)
         frames = []
+        if compact:
+            k = stream_samples_per_frame(self.config.cells)
+            for first in range(0, len(samples), k):
+                x = np.zeros((k, self.config.cells), dtype=np.int64)
+                x[:len(samples.x[first:first + k])] = samples.x[first:first + k]
+                frames.append(frame(Op.SAMPLES, bytes([Status.OK]) + struct.pack(
+                    "<I", int(samples.seq[first])) + struct.pack(
+                    f"<{x.size}h", *(int(v) for v in x.reshape(-1)))))
         flag_bytes = sample_flag_bytes(self.config.cells)
         if block is not None:
             moments = block_moments(samples.x, samples.p, block)
@@ -311,7 +328,7 @@ class SocModel:
                 frames.append(frame(Op.MOMENTS, bytes([Status.OK]) + struct.pack(
                     "<H", int(count)) + flags.to_bytes(flag_bytes, "little")
                     + struct.pack(f"<{len(sums)}q", *(int(v) for v in sums))))
-        for k in range(len(samples) if block is None else 0):
+        for k in range(len(samples) if block is None and not compact else 0):
             flags = sum(int(f) << i for i, f in enumerate(samples.flags[k]))
             values = [int(v) for v in samples.x[k]] + [int(v) for v in samples.p[k]]
             frames.append(frame(Op.SAMPLE, bytes([Status.OK]) + struct.pack(
@@ -344,7 +361,8 @@ class Pause:
 
 @dataclass
 class Run:
-    """COUPLER_RUN of `steps` (COUPLER_MOMENTS in blocks of `block` samples when given);
+    """COUPLER_RUN of `steps` (COUPLER_MOMENTS in blocks of `block` samples when given,
+    COUPLER_STREAM with `compact`);
     after `after` frames, send `during` (frames the device must drop and count) and, if
     `stop`, a COUPLER_STOP."""
 
@@ -354,6 +372,7 @@ class Run:
     stop: bool = False
     note: str = ""
     block: int | None = None
+    compact: bool = False
 
 
 def _regs(first: int, count: int) -> Send:
@@ -506,6 +525,34 @@ def moments_script(config: SocConfig, seed: int, steps: int = 23) -> list:
     ]
 
 
+def stream_script(config: SocConfig, seed: int) -> list:
+    """The compact sample stream (COUPLER_STREAM): an overdamped program whose x
+    saturates, in a run of exactly one frame and a run whose last frame is padded; the
+    flags read after it; an underdamped program (THIN = 2) stopped part way, with frames
+    (a corrupted one among them) dropped while it streams; a sample run after it; no
+    steps; a refused length."""
+    rng = np.random.default_rng([seed, 11])
+    cells, k = config.cells, stream_samples_per_frame(config.cells)
+    first = random_program(rng, cells, "overdamped", False, saturate=True)
+    second = random_program(rng, cells, "underdamped", config.quartic, thin=2)
+    bad = bytearray(frame(Op.IDENTIFY))
+    bad[-1] ^= 0x04
+    during = [frame(Op.READ_REGS, pack_read_regs(0, 1)), bytes(bad), b"\x00\xa5\x07",
+              frame(Op.COUPLER_STREAM, pack_run(3))]
+    return configure(first.writes()) + [
+        Run(k, compact=True, note="overdamped, saturating, one full frame"),
+        Run(k + 5, compact=True, note="a padded last frame"),
+        _regs(Reg.FLAGS, 3),
+        *configure(second.writes()),
+        Run(1_000_000, compact=True, after=1, during=during, stop=True,
+            note="underdamped, thin 2, stopped"),
+        _regs(Reg.BAD_CRC_COUNT, 5),
+        Run(2, note="SAMPLE frames after a compact stream"),
+        Run(0, compact=True, note="no steps"),
+        Send(frame(Op.COUPLER_STREAM, pack_run(5) + b"\x00"), "COUPLER_STREAM too long"),
+    ]
+
+
 def noise_script(config: SocConfig, seed: int) -> list:
     """Raw noise after a program (and its seed) is loaded, a run that continues the
     noise streams, noise again; the step register; refused beat counts."""
@@ -573,6 +620,8 @@ _CHEAP_COMMANDS = (
     lambda rng, config: (frame(Op.COUPLER_MOMENTS, pack_moments_run(
         int(rng.integers(1, 9)), int(rng.integers(1, 4)))) if config.moments
         else frame(Op.IDENTIFY)),
+    lambda rng, config: (frame(Op.COUPLER_STREAM, pack_run(int(rng.integers(1, 9))))
+                         if config.stream else frame(Op.IDENTIFY)),
 )
 
 
@@ -585,8 +634,8 @@ def corruption_script(config: SocConfig, seed: int, count: int = 12) -> list:
     shape = config.array
     weights = rng.integers(-1, 2, size=(shape.lanes, shape.capacity))
     script = load_weights(array_weight_image(shape, weights).tobytes())
-    if config.moments:
-        # Moments runs are among the commands: the coupler's state memories keep what an
+    if config.moments or config.stream:
+        # Moments runs and compact streams are among the commands: the coupler's state memories keep what an
         # earlier test left (a reset does not clear them), so load a program first.
         script += configure(random_program(rng, config.cells, "overdamped", False).writes())
     for number in range(count):
@@ -664,7 +713,8 @@ async def _frame(link: SocLink, max_cycles: int, note: str) -> bytes:
 
 
 async def _run(link: SocLink, model: SocModel, run: Run, step_cycles: int) -> int:
-    op = Op.COUPLER_RUN if run.block is None else Op.COUPLER_MOMENTS
+    op = (Op.COUPLER_MOMENTS if run.block is not None
+          else Op.COUPLER_STREAM if run.compact else Op.COUPLER_RUN)
     note = f"{op.name} {run.steps}" + (f" ({run.note})" if run.note else "")
     command = frame(op, pack_run(run.steps) if run.block is None
                     else pack_moments_run(run.steps, run.block))
@@ -674,7 +724,8 @@ async def _run(link: SocLink, model: SocModel, run: Run, step_cycles: int) -> in
     model.in_run, model.stop_requested = True, False
     start = model.coupler.step
     received = []
-    per_frame = 1 if run.block is None else run.block
+    per_frame = (run.block if run.block is not None
+                 else stream_samples_per_frame(model.config.cells) if run.compact else 1)
     wait = (step_cycles * max(1, model.coupler.thin) * per_frame
             + (64 + 8 * model.config.cells ** 2) * link.byte_cycles + _SLACK)
     while True:
@@ -699,7 +750,7 @@ async def _run(link: SocLink, model: SocModel, run: Run, step_cycles: int) -> in
             raise AssertionError(f"{note}: the run did not stop ({steps} steps)")
     elif steps != run.steps:
         raise AssertionError(f"{note}: ran {steps} steps")
-    samples, done = model.run_frames(steps, run.block)
+    samples, done = model.run_frames(steps, run.block, run.compact)
     for number, (g, w) in enumerate(zip(received, samples)):
         _check(g, w, f"{note}, sample {number}")
     _check(got, done, f"{note}, RUN_DONE after {len(received)} samples")
@@ -727,7 +778,9 @@ async def play(link: SocLink, model: SocModel, script: list, timeout_cycles: int
             if data:
                 await link.send(data)
             want = b"".join(answers)
-            got = await link.receive(len(want), len(want) * link.byte_cycles + _SLACK)
+            # Each frame may wait for the device (a run's frames for its steps).
+            got = await link.receive(len(want), len(want) * link.byte_cycles
+                                     + _SLACK * max(1, len(answers)))
             _check(got, want, step.note)
             total += len(got)
         if isinstance(step, Send) and step.recovers:

@@ -111,6 +111,13 @@ async def soc_coupler_moments(dut):
 
 
 @soc_test
+async def soc_compact_stream(dut):
+    """The compact sample stream: full, padded and stopped runs, dropped frames."""
+    tb = TB(dut)
+    await tb.play(sv.stream_script(tb.config, tb.seed))
+
+
+@soc_test
 async def soc_bad_frames(dut):
     await TB(dut).play(sv.error_script())
 

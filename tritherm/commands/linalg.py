@@ -52,7 +52,9 @@ def _linalg(args, A, b, samples, seed, device, out) -> int:
     elif args.op == "solve":
         result = linalg.solve(A, b, samples, moments=moments, **kwargs)
     else:
-        result = linalg.sample(A, samples, b, **kwargs)
+        # The compact sample stream (x only) where the SoC has it.
+        result = linalg.sample(A, samples, b, compact=device is not None
+                               and device.identity.stream, **kwargs)
     estimate = result.estimate
     if out is not None:
         save_array(out, estimate, "--out file")
@@ -79,7 +81,9 @@ def _linalg(args, A, b, samples, seed, device, out) -> int:
     print(f"relative error (Frobenius) of the {what} against numpy.linalg: "
           f"{result.relative_error:.3g}")
     print(f"standard error (Frobenius, relative): {relative_se:.3g}")
-    how = ("every sample" if result.moments is None else
+    compact = result.raw is not None and result.raw.p.shape[1] == 0
+    how = (("every sample" + (", x only, over the compact stream" if compact else ""))
+           if result.moments is None else
            f"{len(result.moments.counts)} blocks of moments"
            + (" on chip" if args.backend == "board" else ""))
     print(f"{result.samples_used} samples ({how}), {result.steps} steps, backend "
