@@ -92,8 +92,8 @@ def test_bad_shape_parameters_name_the_parameter(tmp_path, capsys):
     (["--shaper", "box"], "shaper must be one of clt, icdf, got 'box'"),
     (["--clock-mhz", "16"], "no SB_PLL40 setting makes 16 MHz from 12 MHz"),
     (["--lanes", "0"], "lanes must be an integer"),
-    (["ternary-selftest", "--cells", "4"], "--cells, --multipliers, --shaper, --quartic "
-                                           "and --clock-mhz size the SoC"),
+    (["ternary-selftest", "--cells", "4"], "--cells, --multipliers, --shaper, --quartic, "
+                                           "--moments and --clock-mhz size the SoC"),
     (["noise-selftest", "--shaper", "clt"], "noise-selftest takes no sizes"),
 ])
 def test_bad_soc_sizes_get_one_sentence_before_any_build(tmp_path, capsys, argv, message):

@@ -319,9 +319,11 @@ def test_a_large_rounding_of_A_is_corrected():
     result = linalg.inverse(A, 200, seed=seed)
     check_run(result, f"4x4 rot cond {np.linalg.cond(A):.4g}, rounding changes A^-1 by "
                       f"{100 * change:.0f}%", seed)
-    # Without the correction the estimate (the rounded A's inverse) would be far off.
+    # Without the correction the estimate would be the rounded A's inverse: off by the 25%
+    # or more found above (a fixed amount; the run's 200-sample standard error is not, and
+    # over seeds it reached half of it, so it is no yardstick here).
     uncorrected = np.linalg.inv(result.program.physical()["A"]) / result.scale
-    assert np.linalg.norm(uncorrected - result.exact) > 2 * np.linalg.norm(result.standard_error)
+    assert np.linalg.norm(uncorrected - result.exact) > 0.2 * np.linalg.norm(result.exact)
 
 
 def resonant_diagonal() -> np.ndarray:
