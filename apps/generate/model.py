@@ -51,9 +51,7 @@ Everything is deterministic from the seed (one BLAS thread while training).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +60,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tritherm.errors import UserError
+from tritherm.files import atomic_output
 from tritherm.threads import one_blas_thread
 
 __all__ = [
@@ -303,17 +302,8 @@ class GenerativeModel:
             actions=np.asarray(self.meta.get("actions", []), dtype=np.float64),
             images=np.int64(self.meta.get("images", 0)),
         )
-        descriptor, temporary = tempfile.mkstemp(suffix=".npz", prefix=".model-",
-                                                 dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-            os.chmod(temporary, 0o666 & ~_umask())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        with atomic_output(path, "model file") as handle:
+            np.savez_compressed(handle, **arrays)
 
     @classmethod
     def load(cls, path) -> GenerativeModel:
@@ -761,10 +751,3 @@ def thermal_images(model: GenerativeModel, images, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng([check_seed(seed), 0x7E57])
     x = relax(model.data_force(images), model.steps, rng, np.float64, model.h, model.kT)
     return decode(x[:, :PIXELS], model.force_scale, model.J2, model.J4)
-
-
-def _umask() -> int:
-    """The process's umask (files written through a temporary get the usual mode)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

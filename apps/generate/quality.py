@@ -21,10 +21,7 @@ beyond zlib.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from tritherm.errors import UserError
+from tritherm.files import write_bytes
 
 __all__ = ["DigitFigures", "QualityReport", "classifier", "classifier_accuracy",
            "evaluate", "format_table", "write_grid_png", "nearest_distances",
@@ -253,21 +251,5 @@ def write_grid_png(rows, path, scale: int = 4, gap: int = 2) -> Path:
             tile = np.kron(tile.reshape(8, 8), np.ones((scale, scale), dtype=np.uint8))
             y, x = gap + i * cell, gap + j * cell
             canvas[y:y + 8 * scale, x:x + 8 * scale] = tile
-    descriptor, temporary = tempfile.mkstemp(suffix=".png", prefix=".grid-", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(_png(canvas))
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_bytes(path, _png(canvas), "grid file")
     return path
-
-
-def _umask() -> int:
-    """The process's umask (files written through a temporary get the usual mode)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
