@@ -68,12 +68,7 @@ class AdderTreeLane(_TermLane):
 
     def elaborate(self, platform):
         m = Module()
-        level = self.terms()
-        while len(level) > 1:
-            pairs = [level[i] + level[i + 1] for i in range(0, len(level) - 1, 2)]
-            pairs += level[-1:] if len(level) % 2 else []
-            level = [_register(m, value) for value in pairs]
-        m.d.sync += self.sum.eq(level[0])
+        m.d.sync += self.sum.eq(_registered_tree(m, self.terms()))
         return m
 
 
@@ -232,13 +227,18 @@ class LookupLane(wiring.Component):
                          write.en.eq(self.fill & (group == g))]
             looked_up.append(block_ram_register(m, table, self.weight_bytes[g], 1,
                                                 f"word{g}").as_signed())
-        level = looked_up
-        while len(level) > 1:
-            pairs = [level[i] + level[i + 1] for i in range(0, len(level) - 1, 2)]
-            pairs += level[-1:] if len(level) % 2 else []
-            level = [_register(m, value) for value in pairs]
-        m.d.sync += self.sum.eq(level[0])
+        m.d.sync += self.sum.eq(_registered_tree(m, looked_up))
         return m
+
+
+def _registered_tree(m, level):
+    """The sum of `level` by a balanced tree of two-input adders, registered at every
+    level (an odd one out waits a level in its own register)."""
+    while len(level) > 1:
+        pairs = [level[i] + level[i + 1] for i in range(0, len(level) - 1, 2)]
+        pairs += level[-1:] if len(level) % 2 else []
+        level = [_register(m, value) for value in pairs]
+    return level[0]
 
 
 def _register(m, value):
