@@ -35,7 +35,7 @@ from amaranth.lib.wiring import In, Out
 from tritherm.formats import BASE3_CODES, TRITS_PER_BYTE, TernaryArrayShape
 
 from .array import TernaryArray, WeightWriteSignature
-from .decoder import TRIT, Base3High, Base3Low, at_least
+from .decoder import Base3High, Base3Low, at_least
 
 __all__ = ["DenseTernaryArray", "DecodingWeightStore", "TwoBitWeightStore",
            "Base3WeightStore", "WeightStoreSignature", "select_term", "block_ram_register"]

@@ -17,7 +17,7 @@ beat is taken here (a beat read ahead would advance the core's streams and step 
 a configuration write or a run throws a beat read ahead away.
 """
 
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
