@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tritherm.apps.generate import generate_golden, load_model
-from tritherm.apps.generate import hardware
+from tritherm.apps.generate import hardware, integer
 from tritherm.apps.generate.sampling import golden_agreement, sample
 from tritherm.errors import UserError
 from tritherm.formats import coupler_cycles_per_step
@@ -88,7 +88,7 @@ def test_board_writes_leave_the_coupler_as_the_full_program(model):
     from tritherm.sim.verify.coupler_vectors import pack_samples
     short = replace(model, steps=4)
     cells = model.cells
-    seeds = [SEED, SEED + 1]
+    seeds = integer.chain_seeds(SEED, 7, 2)
     core, a_now, words = CouplerModel(cells), None, []
     for s in seeds:
         load, switch, a_now = hardware.board_writes(short, 7, s, cells, a_now)

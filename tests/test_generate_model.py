@@ -157,10 +157,22 @@ def test_fixed_run_is_the_golden_coupler_bit_for_bit():
     assert (f0 | f1)[:, 0].all()
 
 
-def test_golden_run_of_the_shipped_model_is_the_fixed_point_emulation(shipped):
+def test_every_digit_s_chains_have_their_own_coupler_seeds():
+    assert gi.chain_seeds(5, 0, 3) == [5, 6, 7]
+    assert gi.chain_seeds(5, 3, 2) == [5 + 3 * 2**24, 6 + 3 * 2**24]
+    assert gi.chain_seeds(2**32 - 1, 0, 2) == [2**32 - 1, 0]            # mod 2**32
+    assert gi.chain_seeds(2**32 - 2**24, 1, 1) == [0]
+    every = [s for d in range(10) for s in gi.chain_seeds(77, d, 1000)]
+    assert len(set(every)) == len(every)
+    with pytest.raises(UserError):
+        gi.chain_seeds(1, 10, 1)
+
+
+@pytest.mark.parametrize("digit", [0, 7])
+def test_golden_run_of_the_shipped_model_is_the_fixed_point_emulation(shipped, digit):
     assert shipped.cells <= COUPLER_MAX_CELLS
-    golden = gi.generate_golden(shipped, 0, 1, seed=3)
-    fixed = gi.generate_fixed(shipped, 0, 1, seed=3, noise="threefry")
+    golden = gi.generate_golden(shipped, digit, 1, seed=3)
+    fixed = gi.generate_fixed(shipped, digit, 1, seed=3, noise="threefry")
     assert np.array_equal(golden.x_start, fixed.x_start)
     assert np.array_equal(golden.x_end, fixed.x_end)
     assert np.array_equal(golden.flags, fixed.flags) and not golden.flags.any()

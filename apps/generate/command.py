@@ -57,8 +57,8 @@ def register(sub) -> None:
     q.add_argument("--model", help="a model .npz (default: the shipped model)")
     q.add_argument("--digit", help="only this digit 0..9 (default: every digit)")
     q.add_argument("--count", help=f"images of each digit (default {DEFAULT_COUNT})")
-    q.add_argument("--seed", default="1", help="noise seed; chain i runs on coupler seed "
-                                               "SEED + i (default 1)")
+    q.add_argument("--seed", default="1", help="noise seed; chain i of digit d runs on "
+                                               "coupler seed SEED + d * 2**24 + i (default 1)")
     q.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                    help=f"where the dynamics run (default {DEFAULT_BACKEND}: bit-exact with "
                         f"golden, and faster)")

@@ -1,8 +1,8 @@
 """The generator on the RTL and on the SoC, each checked against the golden coupler word for word.
 
-Chain i of a request (coupler seed ``seed + i``) is one `CouplerJob` (`generation_jobs`):
-load `integer.uncoupled_program` with THIN = t_f / h and run t_f (one sample: the starting
-noise), write the digit's A and b (`integer.switch_writes`) and run t_f (one sample: the
+Chain i of a digit (coupler seed ``integer.chain_seeds(seed, digit, count)[i]``) is one
+`CouplerJob` (`generation_jobs`): load `integer.uncoupled_program` with THIN = t_f / h and
+run t_f (one sample: the starting noise), write the digit's A and b (`integer.switch_writes`) and run t_f (one sample: the
 end). The two sample words of every chain (seq, every cell's sticky flag, x and p of every
 cell) come back from the hardware and are compared with the golden model's words for the
 same jobs (`tritherm.sim.verify.coupler_vectors.expected_words`, `CouplerModel`), the
@@ -100,10 +100,6 @@ class Checked(Generated):
     backend: str = ""
 
 
-def _checked_seed(seed: int, count: int) -> list[int]:
-    return [int(s) for s in (check_seed(seed) + np.arange(check_count(count))) & 0xFFFFFFFF]
-
-
 def _programs(model: GenerativeModel, digit: int, cells: int | None):
     """The two programs (padded to `cells`, see `padded_program`) and the switch's writes."""
     from tritherm.firmware.device import padded_program
@@ -115,9 +111,9 @@ def _programs(model: GenerativeModel, digit: int, cells: int | None):
 
 def generation_jobs(model: GenerativeModel, digit: int, count: int, seed: int = 0,
                     cells: int | None = None, thin: int | None = None) -> list:
-    """One `CouplerJob` per chain: the uncoupled program with seed ``seed + i`` and THIN =
-    `thin` (default: t_f / h, a sample at the end of each phase; it must divide the
-    steps), run t_f, switch to `digit`'s A and b, run t_f (on a coupler of `cells` >= the
+    """One `CouplerJob` per chain: the uncoupled program with chain i's seed
+    (`integer.chain_seeds`) and THIN = `thin` (default: t_f / h, a sample at the end of
+    each phase; it must divide the steps), run t_f, switch to `digit`'s A and b, run t_f (on a coupler of `cells` >= the
     model's cells: the extra cells idle, uncoupled)."""
     from tritherm.sim.verify.coupler_vectors import CouplerJob
     digit = check_digit(digit)
@@ -129,7 +125,7 @@ def generation_jobs(model: GenerativeModel, digit: int, count: int, seed: int = 
     return [CouplerJob(f"digit {digit}, chain {i}, coupler seed {s}",
                        [("write", first.with_(seed=s).writes()), ("run", model.steps),
                         ("write", switch), ("run", model.steps)])
-            for i, s in enumerate(_checked_seed(seed, count))]
+            for i, s in enumerate(integer.chain_seeds(seed, digit, count))]
 
 
 def _compare(got: list[list[int]], want: list[list[int]], cells: int, jobs) -> Agreement:
@@ -296,7 +292,7 @@ def generate_board(model: GenerativeModel, digits, count: int, seed: int = 0,
     from tritherm.firmware.device import DeviceError
     from tritherm.sim.verify.coupler_vectors import expected_words
     digits = [check_digit(d) for d in digits]
-    seeds = _checked_seed(seed, count)
+    count, seed = check_count(count), check_seed(seed)
     own = device is None
     if own:
         device = _open(model, port, board)
@@ -307,7 +303,7 @@ def generate_board(model: GenerativeModel, digits, count: int, seed: int = 0,
         for d in digits:
             start = time.perf_counter()
             got = []
-            for s in seeds:
+            for s in integer.chain_seeds(seed, d, count):
                 load, switch, a_now = board_writes(model, d, s, cells, a_now)
                 device.configure_coupler(load)
                 words = _words(device.sample(model.steps), cells)
@@ -315,7 +311,7 @@ def generate_board(model: GenerativeModel, digits, count: int, seed: int = 0,
                 got.append(words + _words(device.sample(model.steps), cells))
                 done += 1
                 if progress is not None:
-                    progress(done, len(digits) * len(seeds))
+                    progress(done, len(digits) * count)
             seconds = time.perf_counter() - start
             jobs = generation_jobs(model, d, count, seed, cells)
             agreement = _compare(got, expected_words(jobs, cells), cells, jobs)

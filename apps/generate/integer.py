@@ -14,7 +14,8 @@ hidden ones in about [-1.5, 1.5], so x, x^2 and x^3 stay far inside [-32, 32)). 
 generative run is two programs on one coupler: `uncoupled_program` (A = 2 J2 I, b = 0)
 from x = 0 for t_f, the starting noise, then the digit's program, switched in by writing
 only the A and b regions (`switch_writes`: x, the noise seed and the step count carry
-on), for t_f. Chain i of a request runs on the coupler seed ``seed + i``.
+on), for t_f. Chain i of digit d runs on the coupler seed ``seed + d * 2**24 + i``
+(mod 2**32, `chain_seeds`): chains of different digits draw independent noise.
 
 `generate_golden` runs that on `tritherm.sim.golden.CouplerModel`, bit-exact, one chain
 at a time (it holds up to ``COUPLER_MAX_CELLS`` = 256 cells; A beyond row or column 63 is
@@ -157,8 +158,16 @@ def fixed_run(program: CouplerProgram, x, seeds, start: int, steps: int,
     return x, flags.astype(np.int64)
 
 
-def _seeds(seed: int, count: int) -> np.ndarray:
-    return (check_seed(seed) + np.arange(count, dtype=np.int64)) & 0xFFFFFFFF
+#: Coupler seeds of one digit's chains are spaced this far from the next digit's.
+DIGIT_SEED_STRIDE = 1 << 24
+
+
+def chain_seeds(seed: int, digit: int, count: int) -> list[int]:
+    """The coupler seeds of `digit`'s `count` chains: ``seed + digit * 2**24 + i`` mod
+    2**32, so that every digit's chains draw their own noise (with one seed for all ten,
+    one unlucky chain would spoil an image of every digit)."""
+    base = check_seed(seed) + check_digit(digit) * DIGIT_SEED_STRIDE
+    return [int(s) for s in (base + np.arange(check_count(count))) & 0xFFFFFFFF]
 
 
 def _quantised_potential(program: CouplerProgram, x) -> np.ndarray:
@@ -182,14 +191,15 @@ def generate_fixed(model: GenerativeModel, digit: int, count: int, seed: int = 0
                    noise: str = "threefry", shaper: str = "icdf") -> Generated:
     """`count` images of `digit` by the coupler's fixed-point arithmetic (`fixed_run`),
     vectorised over chains: the uncoupled program from x = 0 for t_f, then the digit's
-    program for t_f; chain i on coupler seed ``seed + i``. With ``noise="threefry"`` the
+    program for t_f; chain i on coupler seed ``chain_seeds(seed, digit, count)[i]``. With
+    ``noise="threefry"`` the
     result is what `generate_golden` computes, bit for bit. The returned `Generated` also
     has ``flags`` (count, cells): the coupler's sticky saturation flags."""
     digit, count = check_digit(digit), check_count(count)
     start = time.perf_counter()
     first = uncoupled_program(model, seed, shaper)
     second = to_program(model, digit, seed, shaper)
-    seeds = _seeds(seed, count)
+    seeds = chain_seeds(seed, digit, count)
     rng = np.random.default_rng([check_seed(seed), digit, 0xF1])
     x = np.zeros((count, model.cells), dtype=np.int64)
     x0, f0 = fixed_run(first, x, seeds, 0, model.steps, noise, rng=rng)
@@ -200,8 +210,9 @@ def generate_fixed(model: GenerativeModel, digit: int, count: int, seed: int = 0
 def generate_golden(model: GenerativeModel, digit: int, count: int, seed: int = 0,
                     shaper: str = "icdf") -> Generated:
     """`count` images of `digit` by tritherm's golden coupler (`CouplerModel`, bit-exact
-    fixed point), one chain after another: load `uncoupled_program` with seed ``seed + i``
-    and THIN = t_f / h, run t_f, write the digit's A and b (`switch_writes`), run t_f.
+    fixed point), one chain after another: load `uncoupled_program` with chain i's seed
+    (`chain_seeds`) and THIN = t_f / h, run t_f, write the digit's A and b
+    (`switch_writes`), run t_f.
 
     A UserError if the golden coupler refuses the network's cell count (it holds
     ``COUPLER_MAX_CELLS`` cells; `generate_fixed` runs the same arithmetic meanwhile)."""
@@ -221,7 +232,7 @@ def generate_golden(model: GenerativeModel, digit: int, count: int, seed: int = 
     x0 = np.zeros((count, cells), dtype=np.int64)
     x1 = np.zeros_like(x0)
     flags = np.zeros_like(x0)
-    for i, s in enumerate(_seeds(seed, count)):
+    for i, s in enumerate(chain_seeds(seed, digit, count)):
         core = CouplerModel(cells, shaper=shaper)
         core.load(first.with_(seed=int(s)).writes())
         x0[i] = core.run(model.steps).x[-1]
