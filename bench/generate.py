@@ -37,6 +37,7 @@ class QualityRow:
     images: int
     recognised: float
     recognised_ternary: float
+    mirrored: float
     nn: float
     nn_min: float
     test_nn: float
@@ -67,6 +68,7 @@ class HiddenRow:
     train_seconds: float
     recognised: float
     recognised_ternary: float
+    mirrored: float
     nn: float
     nn_min: float
     diversity: float
@@ -76,8 +78,8 @@ class HiddenRow:
 
 def _row(name: str, fig, note: str = "") -> QualityRow:
     r = fig.report.overall
-    return QualityRow(name, r.count, r.recognised, fig.ternary_overall, r.nn, r.nn_min,
-                      r.test_nn, r.diversity, r.data_diversity, r.heat, r.seconds, note)
+    return QualityRow(name, r.count, r.recognised, fig.ternary_overall, r.mirrored, r.nn,
+                      r.nn_min, r.test_nn, r.diversity, r.data_diversity, r.heat, r.seconds, note)
 
 
 def _data_runs(images, labels) -> dict:
@@ -185,7 +187,8 @@ def hidden_rows(hidden=DEFAULT_HIDDEN_SWEEP, seed: int = 1, count: int = DEFAULT
         fig = report.figures(sampling.sample(model, range(10), count, seed, "float"))
         r = fig.report.overall
         rows.append(HiddenRow(h, model.cells, model.meta["train_seconds"], r.recognised,
-                              fig.ternary_overall, r.nn, r.nn_min, r.diversity, r.heat,
+                              fig.ternary_overall, r.mirrored, r.nn, r.nn_min, r.diversity,
+                              r.heat,
                               "" if trained else "the shipped model (seconds as recorded)"))
     return rows
 
@@ -219,9 +222,10 @@ def _bench(backends, hidden, count, seed, out):
     start = time.perf_counter()
     quality, runs = quality_rows(model, count, seed, out)
     out(format_table(
-        ("generator", "images", "recognised", "(ternary)", "NN dist", "NN min", "(test NN)",
-         "diversity", "(data)", "heat/kT", "ms/image", "note"),
+        ("generator", "images", "recognised", "(ternary)", "mirrored", "NN dist", "NN min",
+         "(test NN)", "diversity", "(data)", "heat/kT", "ms/image", "note"),
         [(r.generator, r.images, _f(r.recognised, ".3f"), _f(r.recognised_ternary, ".3f"),
+          _f(r.mirrored, ".3f"),
           _f(r.nn, ".2f"), _f(r.nn_min, ".2f"), _f(r.test_nn, ".2f"), _f(r.diversity, ".2f"),
           _f(r.data_diversity, ".2f"), _f(r.heat, ".1f"), _f(1e3 * r.seconds_per_image, ".2f"),
           r.note) for r in quality]))
@@ -232,10 +236,11 @@ def _bench(backends, hidden, count, seed, out):
                       for r in timing]))
     sweep = hidden_rows(hidden, seed, count, out) if hidden else []
     if sweep:
-        out(format_table(("hidden", "cells", "train s", "recognised", "(ternary)", "NN dist",
-                          "NN min", "diversity", "heat/kT", "note"),
+        out(format_table(("hidden", "cells", "train s", "recognised", "(ternary)", "mirrored",
+                          "NN dist", "NN min", "diversity", "heat/kT", "note"),
                          [(r.hidden, r.cells, f"{r.train_seconds:.0f}",
                            f"{r.recognised:.3f}", f"{r.recognised_ternary:.3f}",
+                           f"{r.mirrored:.3f}",
                            f"{r.nn:.2f}", f"{r.nn_min:.2f}", f"{r.diversity:.2f}",
                            f"{r.heat:.1f}", r.note) for r in sweep]))
     out(f"seed {seed}, {count} images of each digit; {time.perf_counter() - start:.0f} s")

@@ -113,6 +113,22 @@ def test_the_shipped_model_makes_all_ten_digits(shipped):
     assert report.overall.heat > 0, table
 
 
+def test_mirrored_finds_the_negatives_of_digits(split, rng):
+    """No test image is a negative of its digit; every negative (16 - image) is, checked
+    beside numpy's correlation with the digit's mean training image."""
+    x_train, y_train, x_test, y_test = split
+    for d in range(gm.CLASSES):
+        images = x_test[y_test == d]
+        assert not gq.mirrored(images, d).any()
+        assert gq.mirrored(16 - images, d).all()
+    noise = rng.integers(0, 17, (20, 64))
+    digits = rng.integers(0, 10, 20)
+    want = [np.corrcoef(im, x_train[y_train == d].mean(0))[0, 1] < 0
+            for im, d in zip(noise, digits)]
+    got = [bool(gq.mirrored(im[None], int(d))[0]) for im, d in zip(noise, digits)]
+    assert got == want
+
+
 def test_the_shipped_model_fits_the_coupler(shipped):
     program = gi.to_program(shipped, 3, seed=9)
     assert program.cells == shipped.cells and program.mode == 0 and program.quartic == 1

@@ -102,7 +102,8 @@ def test_build_gives_the_resource_and_timing_table(tmp_path, capsys):
     assert 0 < document["logic"]["used"] < document["logic"]["available"] == 5280
 
 
-GENERATE_FIGURES = {"digit", "count", "recognised", "recognised_ternary", "nn", "nn_min",
+GENERATE_FIGURES = {"digit", "count", "recognised", "recognised_ternary", "mirrored", "nn",
+                    "nn_min",
                     "test_nn", "diversity", "data_diversity", "heat", "seconds_per_image"}
 
 
@@ -129,8 +130,8 @@ def test_bench_generate_gives_its_three_tables(capsys):
     assert document["core"] == "generate" and document["count"] == 2
     quality = {row["generator"]: row for row in document["quality"]}
     assert len(quality) == 5 and all(
-        set(row) == {"generator", "images", "recognised", "recognised_ternary", "nn", "nn_min",
-                     "test_nn", "diversity", "data_diversity", "heat", "seconds_per_image",
+        set(row) == {"generator", "images", "recognised", "recognised_ternary", "mirrored",
+                     "nn", "nn_min", "test_nn", "diversity", "data_diversity", "heat", "seconds_per_image",
                      "note"} for row in quality.values())
     assert quality["test split (data)"]["images"] == 360
     from tritherm.boards.catalog import GENERATOR_SOCS

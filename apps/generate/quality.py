@@ -10,6 +10,10 @@ Per digit and overall:
   ``thermal_test_nn``, the same for the test images as a generator's readout sees data
   (for the model: held at equilibrium under their data force, thermal noise and all, and
   decoded), and ``nn_min``, the smallest (a copy of a training image would be about 0);
+- ``mirrored``: the fraction that are a digit's negative (background lit, ink dark):
+  correlated negatively with the mean training image of the digit asked (no test image
+  is); the potential is even in x apart from the biases, so its mirror mode is a real
+  failure the linear judge can still label as the digit;
 - ``diversity``: the mean pairwise distance between the generated images of the digit,
   beside ``data_diversity``, the same over the digit's training images;
 - ``heat``: the heat emitted per image in kT (for the thermodynamic generators);
@@ -33,7 +37,7 @@ from tritherm.errors import UserError
 from tritherm.files import write_bytes
 
 __all__ = ["DigitFigures", "QualityReport", "classifier", "classifier_accuracy",
-           "evaluate", "format_table", "write_grid_png", "nearest_distances",
+           "evaluate", "mirrored", "format_table", "write_grid_png", "nearest_distances",
            "mean_pairwise_distance"]
 
 CLASSES = 10
@@ -79,6 +83,22 @@ def mean_pairwise_distance(images) -> float:
 
 
 @lru_cache(maxsize=1)
+def _templates() -> np.ndarray:
+    """The mean training image of each digit, (10, 64)."""
+    x_train, y_train, _, _ = _split()
+    return np.stack([x_train[y_train == d].mean(0) for d in range(CLASSES)])
+
+
+def mirrored(images, digit: int) -> np.ndarray:
+    """Per image (rows of 64 grey levels), whether it is a negative of `digit`: its
+    Pearson correlation with the digit's mean training image is below zero."""
+    a = np.asarray(images, dtype=float)
+    a = a - a.mean(axis=1, keepdims=True)
+    t = _templates()[digit] - _templates()[digit].mean()
+    return a @ t < 0
+
+
+@lru_cache(maxsize=1)
 def _references():
     x_train, y_train, x_test, y_test = _split()
     test_nn = nearest_distances(x_test, x_train)
@@ -105,6 +125,7 @@ class DigitFigures:
     heat: float = float("nan")
     seconds: float = float("nan")
     thermal_test_nn: float = float("nan")
+    mirrored: float = float("nan")
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -153,13 +174,14 @@ def evaluate(images: dict, heat: dict | None = None, seconds: dict | None = None
         t_images, t_labels = (np.asarray(a) for a in thermal_test)
         thermal = (nearest_distances(t_images, x_train), t_labels)
     rows = []
-    all_rec, all_nn, heats, times, counts = [], [], [], [], []
+    all_rec, all_nn, all_mirrored, heats, times, counts = [], [], [], [], [], []
     for d in sorted(images):
         im = np.asarray(images[d], dtype=float)
         if im.ndim != 2 or im.shape[1] != 64 or len(im) == 0:
             raise UserError(f"images of digit {d} must have shape (n, 64) with n >= 1, "
                             f"got {im.shape}")
         rec = judge.predict(im / 16.0) == d
+        mirror = mirrored(im, d)
         nn = nearest_distances(im, x_train)
         q = np.asarray(heat[d], dtype=float) if heat and d in heat else None
         s = float(seconds[d]) / len(im) if seconds and d in seconds else float("nan")
@@ -167,8 +189,10 @@ def evaluate(images: dict, heat: dict | None = None, seconds: dict | None = None
                                  float(nn.min()), refs[d][0], mean_pairwise_distance(im),
                                  refs[d][1], float(q.mean()) if q is not None else float("nan"),
                                  s, float(thermal[0][thermal[1] == d].mean())
-                                 if thermal is not None else float("nan")))
+                                 if thermal is not None else float("nan"),
+                                 float(mirror.mean())))
         all_rec.append(rec)
+        all_mirrored.append(mirror)
         all_nn.append(nn)
         counts.append(len(im))
         if q is not None:
@@ -185,13 +209,15 @@ def evaluate(images: dict, heat: dict | None = None, seconds: dict | None = None
         float(np.concatenate(heats).mean()) if heats else float("nan"),
         float(sum(times)) / sum(counts) if times and len(times) == len(rows) else float("nan"),
         float(thermal[0][np.isin(thermal[1], sorted(images))].mean())
-        if thermal is not None else float("nan"))
+        if thermal is not None else float("nan"),
+        float(np.concatenate(all_mirrored).mean()))
     return QualityReport(name, rows, overall, classifier_accuracy())
 
 
 def format_table(report: QualityReport) -> str:
     """The report as a text table, a row per digit and one for all."""
-    head = (f"{'digit':>5} {'n':>5} {'recognised':>10} {'NN dist':>8} {'(test)':>7} "
+    head = (f"{'digit':>5} {'n':>5} {'recognised':>10} {'mirrored':>8} {'NN dist':>8} "
+            f"{'(test)':>7} "
             f"{'(thermal)':>9} "
             f"{'NN min':>7} {'diversity':>9} {'(data)':>7} {'heat/kT':>9} {'ms/image':>9}")
     lines = []
@@ -203,7 +229,8 @@ def format_table(report: QualityReport) -> str:
         heat = f"{r.heat:9.1f}" if np.isfinite(r.heat) else f"{'-':>9}"
         ms = f"{1e3 * r.seconds:9.2f}" if np.isfinite(r.seconds) else f"{'-':>9}"
         thermal = f"{r.thermal_test_nn:9.2f}" if np.isfinite(r.thermal_test_nn) else f"{'-':>9}"
-        return (f"{label:>5} {r.count:5d} {r.recognised:10.3f} {r.nn:8.2f} {r.test_nn:7.2f} "
+        return (f"{label:>5} {r.count:5d} {r.recognised:10.3f} {r.mirrored:8.3f} {r.nn:8.2f} "
+                f"{r.test_nn:7.2f} "
                 f"{thermal} "
                 f"{r.nn_min:7.2f} {r.diversity:9.2f} {r.data_diversity:7.2f} {heat} {ms}")
     for r in report.rows:

@@ -60,8 +60,8 @@ def figures(runs: dict, name: str = "", thermal_test=None) -> Figures:
 
 
 #: The columns of `figures_rows`.
-FIGURE_COLUMNS = ("digit", "n", "recognised", "(ternary)", "NN dist", "(test)", "NN min",
-                  "diversity", "(data)", "heat/kT", "ms/image")
+FIGURE_COLUMNS = ("digit", "n", "recognised", "(ternary)", "mirrored", "NN dist", "(test)",
+                  "NN min", "diversity", "(data)", "heat/kT", "ms/image")
 
 
 def _cell(value, fmt: str) -> str:
@@ -71,8 +71,8 @@ def _cell(value, fmt: str) -> str:
 def figures_rows(fig: Figures) -> list[tuple]:
     """A row per digit and one for all, in the order of `FIGURE_COLUMNS`."""
     def row(r, label, ternary):
-        return (label, r.count, f"{r.recognised:.3f}", f"{ternary:.3f}", f"{r.nn:.2f}",
-                f"{r.test_nn:.2f}", f"{r.nn_min:.2f}", f"{r.diversity:.2f}",
+        return (label, r.count, f"{r.recognised:.3f}", f"{ternary:.3f}", f"{r.mirrored:.3f}",
+                f"{r.nn:.2f}", f"{r.test_nn:.2f}", f"{r.nn_min:.2f}", f"{r.diversity:.2f}",
                 f"{r.data_diversity:.2f}", _cell(r.heat, ".1f"), _cell(1e3 * r.seconds, ".2f"))
     return ([row(r, str(r.digit), fig.ternary[r.digit]) for r in fig.report.rows]
             + [row(fig.report.overall, "all", fig.ternary_overall)])
@@ -80,7 +80,8 @@ def figures_rows(fig: Figures) -> list[tuple]:
 
 def _figures_dict(r: quality.DigitFigures, ternary: float) -> dict:
     return {"digit": None if r.digit < 0 else r.digit, "count": r.count,
-            "recognised": r.recognised, "recognised_ternary": ternary, "nn": r.nn,
+            "recognised": r.recognised, "recognised_ternary": ternary,
+            "mirrored": r.mirrored, "nn": r.nn,
             "nn_min": r.nn_min, "test_nn": r.test_nn, "diversity": r.diversity,
             "data_diversity": r.data_diversity, "heat": r.heat, "seconds_per_image": r.seconds}
 
