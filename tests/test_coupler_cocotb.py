@@ -1,7 +1,8 @@
 """The coupler as Verilog under cocotb: every sample word of long runs against the golden
 model, on Verilator (all 50 configurations, 2,000 steps each) and Icarus Verilog (a
 subset: Icarus simulates this core at roughly 6k cycles/s against Verilator's ~50k; set
-TRITHERM_COUPLER_ICARUS=full to give it the same 50).
+TRITHERM_COUPLER_ICARUS=full to give it the same 50). The larger cores (16, 64 and the
+generator's 192 cells) run on both, Icarus with fewer steps.
 
 Configurations (`random_jobs`): random SPD A with condition numbers 1..100, both modes,
 quartic on and off, about one in six saturating (flags compared), every fourth changing
@@ -24,8 +25,11 @@ STEPS = 2000
 LONG_RUNS = {(2, 1): 20, (4, 2): 18, (8, 4): 12}
 #: Icarus: the same builds, fewer configurations (unless TRITHERM_COUPLER_ICARUS=full).
 ICARUS_RUNS = {(2, 1): 2, (4, 2): 1, (8, 4): 1}
-#: Larger cores on Verilator: (cells, multipliers) -> (configurations, steps).
-LARGE_RUNS = {(16, 4): (3, 200), (64, 8): (1, 25), (192, 16): (2, 30)}
+#: Larger cores: (cells, multipliers) -> (configurations, steps), on Verilator and Icarus.
+LARGE_RUNS = {
+    "verilator": {(16, 4): (3, 200), (64, 8): (1, 25), (192, 16): (2, 30)},
+    "icarus": {(16, 4): (1, 100), (64, 8): (1, 10), (192, 16): (1, 6)},
+}
 
 
 def check(simulator, cells, multipliers, jobs):
@@ -48,10 +52,12 @@ def test_coupler_long_runs(simulator, cells, multipliers):
           random_jobs(cells, plan[cells, multipliers], SEED, STEPS))
 
 
-@pytest.mark.parametrize("cells,multipliers", list(LARGE_RUNS), ids=lambda v: str(v))
-def test_coupler_large_verilator(cells, multipliers):
-    count, steps = LARGE_RUNS[cells, multipliers]
-    check("verilator", cells, multipliers, random_jobs(cells, count, SEED, steps))
+@pytest.mark.parametrize("simulator", rtl.SIMULATORS)
+@pytest.mark.parametrize("cells,multipliers", list(LARGE_RUNS["verilator"]),
+                         ids=lambda v: str(v))
+def test_coupler_large(simulator, cells, multipliers):
+    count, steps = LARGE_RUNS[simulator][cells, multipliers]
+    check(simulator, cells, multipliers, random_jobs(cells, count, SEED, steps))
 
 
 @pytest.mark.parametrize("cells,multipliers", [(8, 4), (3, 1)])

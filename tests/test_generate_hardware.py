@@ -1,14 +1,14 @@
 """The digit generator on the hardware, every sample word against the golden coupler.
 
 - RTL (`hardware.generate_rtl`): the 192-cell coupler on 16 multipliers as Verilog on
-  Verilator, the two-program generative run (uncoupled from x = 0, then the digit's A and
-  b switched in) for a chain of each of two random digits through one simulator run, a
-  sample every `RTL_THIN` steps compared with golden. A full image is 2 x 2,560 steps of
-  2,702 cycles (13.8 M cycles: 6.4 CPU minutes under cocotb), so these runs shorten both
-  phases to `SHORT` steps; the program switch, the quartic pre-pass, each chain's noise
-  streams and the A rows beyond 63 are all exercised (a chain's two programs are 75,000
-  configuration writes, driven from Python: most of the time). Icarus is left out: it
-  takes hours for one image (`hardware` module docstring).
+  Verilator and on Icarus, the two-program generative run (uncoupled from x = 0, then the
+  digit's A and b switched in) for a chain of each of two random digits (one on Icarus)
+  through one simulator run, a sample every `RTL_THIN` steps compared with golden. A full
+  image is 2 x 2,560 steps of 2,702 cycles (13.8 M cycles: 6.4 CPU minutes under cocotb
+  on Verilator, hours on Icarus), so these runs shorten both phases to `SHORT` steps; the
+  program switch, the quartic pre-pass, each chain's noise streams and the A rows beyond
+  63 are all exercised (a chain's two programs are 75,000 configuration writes, driven
+  from Python: most of the time; about 30 s a chain on Icarus).
 - The SoC (`hardware.generate_board`, ``port="sim"``): one full-length image through the
   serial protocol, its words equal to golden's and its image `generate_golden`'s.
 
@@ -50,12 +50,17 @@ def _same_as_golden(run, golden):
     assert np.array_equal(run.heat, golden.heat)
 
 
-@pytest.fixture(scope="module")
-def rtl_runs(model):
-    digits = _digits(2)
+#: Digits (one chain each) a simulator runs.
+RTL_DIGITS = {"verilator": 2, "icarus": 1}
+
+
+@pytest.fixture(scope="module", params=list(RTL_DIGITS))
+def rtl_runs(model, request):
+    simulator = request.param
+    digits = _digits(RTL_DIGITS[simulator])
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED}); digits {digits}, one chain "
-          f"each, {SHORT} steps a phase, Verilator")
-    return digits, hardware.generate_rtl(model, digits, 1, SEED, steps=SHORT)
+          f"each, {SHORT} steps a phase, {simulator}")
+    return digits, hardware.generate_rtl(model, digits, 1, SEED, simulator, steps=SHORT)
 
 
 def test_rtl_equals_golden_on_every_sample_word(model, rtl_runs):
