@@ -112,9 +112,24 @@ def test_autocorrelation_finds_a_planted_lag(rng):
     e = rng.standard_normal(100_003)
     x = e[3:] + 0.5 * e[:-3]                          # lag-3 correlation 0.5 / 1.25 = 0.4
     r = autocorrelation(x, [1, 2, 3, 4])
-    assert abs(r[2] - 0.4) < 0.02 and max(abs(r[[0, 1, 3]])) < independence_bound(x.size)
+    # Bartlett: beside a lag-3 correlation of 0.4 the other lags' r has variance
+    # (1 + 2 * 0.4**2) / n, not 1 / n
+    others = independence_bound(x.size, 3) * math.sqrt(1 + 2 * 0.4 ** 2)
+    assert abs(r[2] - 0.4) < 0.02 and max(abs(r[[0, 1, 3]])) < others
     check = autocorrelation_check(x)
     assert not check.passed and check.where == "lag 3"
+
+
+def family_bound(n, family, false_alarm=1e-6):
+    """z / sqrt(n) with z scipy's normal quantile for a Sidak-corrected family."""
+    from scipy.stats import norm
+    return norm.isf((1 - (1 - false_alarm) ** (1 / family)) / 2) / math.sqrt(n)
+
+
+def test_independence_bound_holds_a_family_to_its_false_alarm_rate():
+    assert independence_bound(20_000, 16) == pytest.approx(family_bound(20_000, 16))
+    assert independence_bound(1, 1) == pytest.approx(4.8916, abs=1e-4)   # 1e-6 two-sided
+    assert independence_bound(100, 28) > independence_bound(100, 16) > independence_bound(100)
 
 
 def test_threefry_streams_are_independent_and_the_lfsr_cells_are_not():
@@ -123,7 +138,8 @@ def test_threefry_streams_are_independent_and_the_lfsr_cells_are_not():
         streams = gaussian_streams(SEED & 0xFFFFFFFF, 8, n, shaper)
         auto, cross = autocorrelation_check(streams[:, 0]), cross_correlation_check(streams)
         assert auto.passed and cross.passed, (shaper, auto, cross)
-        assert cross.bound == 4 / math.sqrt(n)
+        assert cross.bound == pytest.approx(family_bound(n, 28))
+        assert auto.bound == pytest.approx(family_bound(n, 16))
     cells = lfsr_cells((SEED & 0xFFFFFFFF) or 1, 8, n)
     auto, cross = autocorrelation_check(cells[:, 0]), cross_correlation_check(cells)
     assert not auto.passed and not cross.passed

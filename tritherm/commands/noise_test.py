@@ -50,7 +50,7 @@ def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int,
     source fails its independence checks."""
     import dataclasses
 
-    from tritherm.sim.noise_stats import gaussian_battery
+    from tritherm.sim.noise_stats import FAMILY_FALSE_ALARM, gaussian_battery
     with stage(f"Gaussian statistics of {streams} x {n} samples per source"):
         reports = gaussian_battery(seed, n, streams, rounds=rounds, progress=_progress)
     threefry_ok = all(r.independent for r in reports if not r.source.startswith("lfsr"))
@@ -60,10 +60,12 @@ def gaussian_battery_report(seed: int, n: int, streams: int, rounds: int,
                     "sources": [{**dataclasses.asdict(r), "independent": r.independent}
                                 for r in reports]})
         return 0 if threefry_ok else 1
-    bound = reports[0].autocorrelation.bound
+    auto, cross = reports[0].autocorrelation.bound, reports[0].cross_correlation.bound
     print(f"Gaussian noise, {n} samples per stream, seed {seed}; units: the target sigma "
           f"(raw / 4096).\nExpected values are exact (enumerated law of the shaper); +- is "
-          f"one standard error; independence bound 4/sqrt(n) = {bound:.2e}.")
+          f"one standard error; independence bounds z/sqrt(n) = {auto:.2e} (lags), "
+          f"{cross:.2e} (pairs): independent streams fail a family with probability "
+          f"{FAMILY_FALSE_ALARM:g}.")
     rows = []
     for r in reports:
         m = r.moments
