@@ -123,7 +123,8 @@ def test_euler_maruyama_bias_formula():
 
 
 def test_integrated_autocorrelation_time_of_ar1():
-    """AR(1) with coefficient a: tau_int = (1 + a) / (1 - a)."""
+    """AR(1) with coefficient a: tau_int = (1 + a) / (1 - a). Over 2,000 seeds the estimate's
+    spread is 0.235 at this length; 1.2 is 5 of it (0.8, 3.4 of it, failed 1 seed in 1,000)."""
     rng = np.random.default_rng(SEED + 4)
     a, n = 0.8, 200_000
     noise = rng.normal(size=n)
@@ -131,7 +132,7 @@ def test_integrated_autocorrelation_time_of_ar1():
     series[0] = 0
     for k in range(1, n):   # noqa: B007 (a short loop; clarity over speed)
         series[k] = a * series[k - 1] + noise[k]
-    assert abs(integrated_autocorrelation_time(series) - 9) < 0.8
+    assert abs(integrated_autocorrelation_time(series) - 9) < 1.2
 
 
 @pytest.mark.parametrize("mode", ["overdamped", "underdamped"])

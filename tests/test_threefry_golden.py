@@ -76,7 +76,9 @@ def test_streams_and_steps_uncorrelated(shaper):
 @pytest.mark.parametrize("shaper", ["clt", "icdf"])
 def test_exact_stats_match_a_million_samples(shaper):
     """Exact mean, variance, kurtosis and support against 10**6 samples (5-sigma bands);
-    the empirical CDF within the KS 0.1% bound of the exact discrete law."""
+    the empirical CDF within sqrt(n) D < 2.6 of the exact discrete law (Kolmogorov: a sound
+    sample exceeds it with probability 3e-6; the 0.1% point, 1.95, failed one run in 500
+    over the two shapers)."""
     print(f"seed {SEED} (replay with TRITHERM_SEED={SEED})")
     stats = shaper_stats(shaper)
     n = 1_000_000
@@ -92,7 +94,7 @@ def test_exact_stats_match_a_million_samples(shaper):
     values, counts, total = shaper_distribution(shaper)
     cdf = np.cumsum(counts.astype(np.float64)) / float(total)
     empirical = np.searchsorted(np.sort(x), values, side="right") / n
-    assert np.abs(empirical - cdf).max() < 1.95 / math.sqrt(n)
+    assert np.abs(empirical - cdf).max() < 2.6 / math.sqrt(n)
 
 
 def test_documented_shaper_statistics():
