@@ -187,10 +187,14 @@ def test_z_scores_are_standard_normal_over_many_seeds():
     print(f"{len(z)} z-scores: mean {z.mean():.3f}, sd {z.std():.3f}, |z| > 2.5: {tail:.3f} "
           f"(normal: 0.012); Frobenius ratio: median {np.median(ratios):.2f}, "
           f"max {max(ratios):.2f}")
-    assert abs(z.mean()) < 0.25
-    assert 0.8 < z.std() < 1.3
-    assert tail < 0.05
-    assert 0.5 < np.median(ratios) < 1.5
+    # Over 40 base seeds: mean -0.18..0.14, sd 0.90..1.16 (spread 0.06), tail 0.018 +- 0.010
+    # (the small-sample SEs make it heavier than 0.012), median ratio 0.80 +- 0.10; each
+    # bound sits 5 or more of those spreads out (the tail's, as an overdispersed count,
+    # about 1e-5); the old 0.05 and 0.5 were missed about one run in 200.
+    assert abs(z.mean()) < 0.3
+    assert 0.7 < z.std() < 1.4
+    assert tail < 0.09
+    assert 0.35 < np.median(ratios) < 1.5
     assert sum(r > FROBENIUS_LIMIT for r in ratios) <= 1
 
 
