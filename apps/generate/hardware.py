@@ -2,9 +2,9 @@
 
 Chain i of a digit (coupler seed ``integer.chain_seeds(seed, digit, count)[i]``) is one
 `CouplerJob` (`generation_jobs`): load `integer.uncoupled_program` with THIN = t_f / h and
-run t_f (one sample: the starting noise), write the digit's A and b (`integer.switch_writes`) and run t_f (one sample: the
-end). The two sample words of every chain (seq, every cell's sticky flag, x and p of every
-cell) come back from the hardware and are compared with the golden model's words for the
+run t_f (one sample: the starting noise), write the digit's A and b
+(`integer.switch_writes`) and run t_f (one sample: the end). The two sample words of every
+chain (seq, every cell's sticky flag, x and p of every cell) come back from the hardware and are compared with the golden model's words for the
 same jobs (`tritherm.sim.verify.coupler_vectors.expected_words`, `CouplerModel`), the
 count of words that differ going back in `Checked.agreement`; the images are decoded from
 the hardware's words, so they are `integer.generate_golden`'s when every word agrees.
@@ -113,8 +113,8 @@ def generation_jobs(model: GenerativeModel, digit: int, count: int, seed: int = 
                     cells: int | None = None, thin: int | None = None) -> list:
     """One `CouplerJob` per chain: the uncoupled program with chain i's seed
     (`integer.chain_seeds`) and THIN = `thin` (default: t_f / h, a sample at the end of
-    each phase; it must divide the steps), run t_f, switch to `digit`'s A and b, run t_f (on a coupler of `cells` >= the
-    model's cells: the extra cells idle, uncoupled)."""
+    each phase; it must divide the steps), run t_f, switch to `digit`'s A and b, run t_f
+    (on a coupler of `cells` >= the model's cells: the extra cells idle, uncoupled)."""
     from tritherm.sim.verify.coupler_vectors import CouplerJob
     digit = check_digit(digit)
     thin = model.steps if thin is None else thin
