@@ -4,10 +4,11 @@ Chain i of a digit (coupler seed ``integer.chain_seeds(seed, digit, count)[i]``)
 `CouplerJob` (`generation_jobs`): load `integer.uncoupled_program` with THIN = t_f / h and
 run t_f (one sample: the starting noise), write the digit's A and b
 (`integer.switch_writes`) and run t_f (one sample: the end). The two sample words of every
-chain (seq, every cell's sticky flag, x and p of every cell) come back from the hardware and are compared with the golden model's words for the
-same jobs (`tritherm.sim.verify.coupler_vectors.expected_words`, `CouplerModel`), the
-count of words that differ going back in `Checked.agreement`; the images are decoded from
-the hardware's words, so they are `integer.generate_golden`'s when every word agrees.
+chain (seq, every cell's sticky flag, x and p of every cell) come back from the hardware
+and are compared with the golden model's words for the same jobs
+(`tritherm.sim.verify.coupler_vectors.expected_words`, `CouplerModel`), the count of words
+that differ going back in `Checked.agreement`; the images are decoded from the hardware's
+words, so they are `integer.generate_golden`'s when every word agrees.
 
 - ``rtl``: `WideCoupler(cells, multipliers)` as Verilog on Verilator (or Icarus), built
   once per configuration (the build is cached on the Verilog) and every chain of every
