@@ -43,4 +43,4 @@ bench: setup
 	$(BIN)/tritherm bench ternary
 
 clean:
-	rm -rf build .tritherm-cache sim_build digits-confusion.png
+	rm -rf build .tritherm-cache sim_build digits-confusion.png generate-grid.png
