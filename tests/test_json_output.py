@@ -131,8 +131,8 @@ def test_bench_generate_gives_its_three_tables(capsys):
     quality = {row["generator"]: row for row in document["quality"]}
     assert len(quality) == 5 and all(
         set(row) == {"generator", "images", "recognised", "recognised_ternary", "mirrored",
-                     "nn", "nn_min", "test_nn", "diversity", "data_diversity", "heat", "seconds_per_image",
-                     "note"} for row in quality.values())
+                     "nn", "nn_min", "test_nn", "diversity", "data_diversity", "heat",
+                     "seconds_per_image", "note"} for row in quality.values())
     assert quality["test split (data)"]["images"] == 360
     from tritherm.boards.catalog import GENERATOR_SOCS
     assert [row["backend"] for row in document["timing"]][0] == "float"

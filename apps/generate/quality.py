@@ -94,7 +94,8 @@ def mirrored(images, digit: int) -> np.ndarray:
     Pearson correlation with the digit's mean training image is below zero."""
     a = np.asarray(images, dtype=float)
     a = a - a.mean(axis=1, keepdims=True)
-    t = _templates()[digit] - _templates()[digit].mean()
+    t = _templates()[digit]
+    t = t - t.mean()
     return a @ t < 0
 
 
